@@ -1,0 +1,55 @@
+#!/bin/sh
+# man_lint.sh - lints the three man pages with mandoc, groff and man-db the
+# way lintian does; any message at all is a failure.  A linter that is not
+# installed gives SKIP results, not a pass.
+# Prints TAP.
+
+srcdir=${srcdir:-.}
+pages="man/hakmem.3 man/hakmem.7 man/hakmem-config.1"
+
+# The environment lintian uses for its groff-message check.
+LC_ALL=C.UTF-8
+MANWIDTH=80
+MANROFFSEQ=
+export LC_ALL MANWIDTH MANROFFSEQ
+
+n=0
+failed=0
+echo "1..9"
+
+# run_lint TOOL DESCRIPTION PAGE COMMAND...: one TAP result; the command's
+# merged output must be empty and its exit status 0.
+run_lint()
+{
+  tool=$1 what=$2 page=$3
+  shift 3
+  n=$((n + 1))
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "ok $n - $what $page # SKIP $tool is not installed"
+    return
+  fi
+  if [ ! -r "$srcdir/$page" ]; then
+    echo "not ok $n - $what $page: $srcdir/$page is missing"
+    failed=1
+    return
+  fi
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ "$rc" -eq 0 ] && [ -z "$out" ]; then
+    echo "ok $n - $what $page"
+  else
+    echo "not ok $n - $what $page (exit status $rc)"
+    printf '%s\n' "$out" | sed 's/^/# /'
+    failed=1
+  fi
+}
+
+for page in $pages; do
+  p=$srcdir/$page
+  run_lint mandoc "mandoc -Tlint -Wwarning" "$page" mandoc -Tlint -Wwarning "$p"
+  run_lint groff "groff -ww -z -man" "$page" groff -ww -z -man "$p"
+  # man-db prints its warnings on stderr; the formatted page goes away.
+  run_lint man "man --warnings -l" "$page" \
+    sh -c 'man --warnings -E UTF-8 -l -Tutf8 -Z "$1" >/dev/null' sh "$p"
+done
+exit $failed
