@@ -1,0 +1,349 @@
+/* front_cache.c - per-thread heaps: the thread caches of the tiny and mid
+ * tiers, their refill and flush, and what a thread leaves behind at exit.
+ *
+ * Each thread owns a heap.  The tiny tier's caches (one LIFO list per
+ * class) live in initial-exec TLS (hak_tbins, 768 bytes), so a tiny
+ * malloc or free touches TLS and, for free, one slab descriptor; the mid
+ * tier's caches live in the heap, one pointer away.  A thread starts with
+ * empty caches: its first malloc falls into the refill path, which sets the
+ * heap up.
+ *
+ * Refill takes about half a cache's capacity at once from the heap's
+ * slabs; a cache that overflows gives half back (flush), slab by slab, and
+ * a slab whose last block comes back returns to the Shared Pool at once.
+ * Capacity is adaptive: it starts at 1/8 of the class's limit and doubles
+ * at every refill up to the limit, so classes a thread uses rarely hold
+ * little memory.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+__thread struct hak_tbin hak_tbins[HAK_TINY_CLASSES];
+struct hak_heap hak_no_heap;
+__thread struct hak_heap *hak_theap = &hak_no_heap;
+
+static hak_lock_t heaps_lock;
+static struct hak_heap *heaps_all;   /* every heap ever made (under heaps_lock) */
+static struct hak_heap *heaps_free;  /* heaps of exited threads, for reuse */
+static char *meta_chunk;             /* carving area for new heaps */
+static size_t meta_left;
+pthread_key_t hak_heap_key;
+
+#define CACHE_BYTES (64 * 1024) /* per class, before the block-count limit */
+
+static struct hak_tbin *bin_of(struct hak_heap *h, unsigned cls)
+{
+  return cls < HAK_TINY_CLASSES ? &h->tiny[cls] : &h->mid[cls - HAK_TINY_CLASSES];
+}
+
+static uint32_t cap_limit(unsigned cls)
+{
+  uint32_t lim = (uint32_t)hak_opt[HAK_OPT_TCACHE_MAX];
+  uint32_t by_bytes = CACHE_BYTES / hak_class_size[cls];
+  if (by_bytes < 4)
+    by_bytes = 4;
+  return lim < by_bytes ? lim : by_bytes;
+}
+
+static struct hak_heap *heap_new(void)
+{
+  struct hak_heap *h;
+  hak_lock(&heaps_lock);
+  if ((h = heaps_free)) {
+    heaps_free = h->next_free;
+    struct hak_heap *next_all = h->next_all;
+    memset(h, 0, sizeof *h);
+    h->next_all = next_all;
+  } else {
+    size_t sz = (sizeof *h + 63) & ~(size_t)63;
+    if (meta_left < sz) {
+      size_t chunk = 64 * sz;
+      meta_chunk = hak_os_map(chunk, 0, "hakmem heaps");
+      meta_left = meta_chunk ? chunk : 0;
+    }
+    if (meta_left >= sz) {
+      h = (struct hak_heap *)meta_chunk;
+      meta_chunk += sz;
+      meta_left -= sz;
+      h->next_all = heaps_all;
+      heaps_all = h;
+    }
+  }
+  if (h)
+    h->live = true;
+  hak_unlock(&heaps_lock);
+  return h;
+}
+
+struct hak_heap *hak_heap_get(void)
+{
+  struct hak_heap *h = hak_theap;
+  if (HAK_LIKELY(h != &hak_no_heap))
+    return h;
+  hak_init();
+  h = heap_new();
+  if (!h)
+    return NULL;
+  h->nocache = hak_opt[HAK_OPT_TCACHE_MAX] == 0;
+  h->tiny = hak_tbins;
+  for (unsigned c = 0; c < HAK_CLASSES; c++) {
+    struct hak_tbin *b = bin_of(h, c);
+    b->head = NULL;
+    b->frees = 0;
+    b->cap = h->nocache ? 0 : (cap_limit(c) + 7) / 8;
+    b->room = b->cap;
+  }
+  hak_theap = h;
+  pthread_setspecific(hak_heap_key, h);
+  atomic_fetch_add_explicit(&hak_gstats.threads, 1, memory_order_relaxed);
+  return h;
+}
+
+static void list_push(struct hak_slab **list, struct hak_slab *s, uint8_t which)
+{
+  s->prev = NULL;
+  atomic_store_explicit(&s->next, *list, memory_order_relaxed);
+  if (*list)
+    (*list)->prev = s;
+  *list = s;
+  s->list = which;
+}
+
+static void list_unlink(struct hak_heap *h, struct hak_slab *s)
+{
+  struct hak_slab **list = s->list == HAK_LIST_FULL ? &h->full[s->cls] : &h->partial[s->cls];
+  struct hak_slab *next = atomic_load_explicit(&s->next, memory_order_relaxed);
+  if (s->prev)
+    atomic_store_explicit(&s->prev->next, next, memory_order_relaxed);
+  else
+    *list = next;
+  if (next)
+    next->prev = s->prev;
+  s->list = HAK_LIST_NONE;
+}
+
+/* Brings parked slabs that received remote frees back to the partial list. */
+static void unpark_hinted(struct hak_heap *h, unsigned cls)
+{
+  if (!atomic_load_explicit(&h->remote_hint[cls], memory_order_acquire))
+    return;
+  atomic_store_explicit(&h->remote_hint[cls], 0, memory_order_relaxed);
+  for (struct hak_slab *s = h->full[cls], *next; s; s = next) {
+    next = atomic_load_explicit(&s->next, memory_order_relaxed);
+    if (atomic_load_explicit(&s->remote, memory_order_acquire) != HAK_REMOTE_FULL) {
+      list_unlink(h, s);
+      list_push(&h->partial[cls], s, HAK_LIST_PARTIAL);
+    }
+  }
+}
+
+/* A slab for class cls with free blocks, linked first on the partial list. */
+static struct hak_slab *next_slab(struct hak_heap *h, unsigned cls)
+{
+  unpark_hinted(h, cls);
+  if (h->partial[cls])
+    return h->partial[cls];
+  struct hak_slab *s = hak_pool_adopt(h, cls);
+  if (!s) {
+    s = hak_pool_acquire(h, cls);
+    if (!s)
+      return NULL;
+    atomic_store_explicit(&s->owner, hak_owner_tag(h), memory_order_release);
+  }
+  s->bin = bin_of(h, cls);
+  list_push(&h->partial[cls], s, HAK_LIST_PARTIAL);
+  return s;
+}
+
+/* Prepends up to want blocks of class cls to *head; returns how many. */
+static unsigned refill(struct hak_heap *h, unsigned cls, void **head, unsigned want)
+{
+  unsigned got = 0;
+  while (got < want) {
+    struct hak_slab *s = next_slab(h, cls);
+    if (!s)
+      break;
+    got += hak_slab_take(s, head, want - got);
+    if (!hak_slab_has_free(s) && hak_slab_park_full(s)) {
+      list_unlink(h, s);
+      list_push(&h->full[cls], s, HAK_LIST_FULL);
+    }
+  }
+  h->cls[cls].refills++;
+  h->cls[cls].refill_blocks += got;
+  return got;
+}
+
+/* Gives one block back to its slab (owner only). */
+static void give_back(struct hak_heap *h, struct hak_slab *s, void *p)
+{
+  hak_slab_put(s, p);
+  if (s->list == HAK_LIST_FULL) {
+    uintptr_t full = HAK_REMOTE_FULL;
+    atomic_compare_exchange_strong_explicit(&s->remote, &full, 0, memory_order_acq_rel,
+                                            memory_order_relaxed);
+    list_unlink(h, s);
+    list_push(&h->partial[s->cls], s, HAK_LIST_PARTIAL);
+  }
+  if (s->used == 0 && atomic_load_explicit(&s->remote, memory_order_acquire) == 0) {
+    list_unlink(h, s);
+    hak_pool_release(h, s);
+  }
+}
+
+void hak_cache_flush(struct hak_heap *h, struct hak_tbin *b, unsigned cls, unsigned keep)
+{
+  unsigned count = b->cap - b->room, n = 0;
+  if (count <= keep)
+    return;
+  unsigned shift = hak_class_size[cls] <= HAK_SMALL_SLAB_MAX ? HAK_REG_SS_SMALL : HAK_REG_SS_MID;
+  void **p = b->head;
+  for (; n < count - keep; n++) {
+    void **next = p[0];
+    give_back(h, hak_slab_of(p, shift), p);
+    p = next;
+  }
+  b->head = p;
+  b->room += n;
+  h->cls[cls].flushes++;
+  h->cls[cls].flush_blocks += n;
+}
+
+/* The free fast path found the cache of this class full. */
+void hak_cache_overflow(struct hak_tbin *b)
+{
+  struct hak_heap *h = hak_theap;
+  unsigned cls = b >= h->tiny && b < h->tiny + HAK_TINY_CLASSES
+                     ? (unsigned)(b - h->tiny)
+                     : (unsigned)(b - h->mid) + HAK_TINY_CLASSES;
+  hak_cache_flush(h, b, cls, b->cap / 2);
+}
+
+static void *pop(struct hak_tbin *b)
+{
+  void **p = b->head;
+  b->head = p[0];
+  p[1] = NULL;
+  b->room++;
+  return p;
+}
+
+void *hak_cache_alloc_slow(unsigned cls)
+{
+  struct hak_heap *h = hak_heap_get();
+  if (HAK_UNLIKELY(!h)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  struct hak_tbin *b = bin_of(h, cls);
+  if (b->head)
+    return pop(b);
+  if (h->nocache) {
+    void *p = NULL;
+    if (!refill(h, cls, &p, 1)) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    ((void **)p)[1] = NULL;
+    h->cls[cls].direct_allocs++;
+    h->cls[cls].refill_blocks--;
+    return p;
+  }
+  uint32_t lim = cap_limit(cls);
+  if (b->cap < lim) {
+    uint32_t grow = b->cap < lim / 2 ? b->cap : lim - b->cap;
+    b->cap += grow;
+    b->room += grow;
+  }
+  unsigned want = b->cap / 2 ? b->cap / 2 : 1;
+  unsigned got = refill(h, cls, &b->head, want);
+  if (!got) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  b->room -= got;
+  return pop(b);
+}
+
+/* Frees that the fast path did not take: another thread's slab, a full
+ * check, a heap without cache, or the double-free mark. */
+void hak_cache_free_slow(void *p, struct hak_slab *s, const char *call)
+{
+  if (HAK_UNLIKELY(!hak_slab_block_valid(s, p)))
+    hak_report_bad_free(call, p, "invalid pointer (not the start of a HAKMEM block)");
+  if (HAK_UNLIKELY(((uintptr_t *)p)[1] == hak_free_key))
+    hak_report_bad_free(call, p, "double free");
+  struct hak_heap *h = hak_heap_get();
+  struct hak_heap *o = atomic_load_explicit(&s->owner, memory_order_acquire);
+  unsigned cls = s->cls;
+  if (h && hak_owner_untag(o) == h) {
+    if (h->nocache) {
+      if (hak_slab_is_free_block(s, p))
+        hak_report_bad_free(call, p, "double free");
+      h->cls[cls].slow_frees++;
+      give_back(h, s, p);
+      return;
+    }
+    /* The fast path declined: only the double-free mark can bring us here,
+     * and it was not a double free (the block held the mark as data). */
+    struct hak_tbin *b = s->bin;
+    ((void **)p)[0] = b->head;
+    ((uintptr_t *)p)[1] = hak_free_key;
+    b->head = p;
+    b->frees++;
+    if (--b->room == 0)
+      hak_cache_flush(h, b, cls, b->cap / 2);
+    return;
+  }
+  if (h) {
+    h->cls[cls].slow_frees++;
+    h->cls[cls].remote_frees++;
+  }
+  hak_slab_remote_free(s, p);
+}
+
+/* Thread exit (pthread key destructor): caches go back to their slabs,
+ * EMPTY slabs to the pool, the others are left for adoption. */
+void hak_heap_thread_exit(void *arg)
+{
+  struct hak_heap *h = arg;
+  if (!h || h == &hak_no_heap)
+    return;
+  for (unsigned c = 0; c < HAK_CLASSES; c++)
+    hak_cache_flush(h, bin_of(h, c), c, 0);
+  for (unsigned c = 0; c < HAK_CLASSES; c++) {
+    struct hak_slab **lists[2] = {&h->partial[c], &h->full[c]};
+    for (int l = 0; l < 2; l++) {
+      while (*lists[l]) {
+        struct hak_slab *s = *lists[l];
+        list_unlink(h, s);
+        if (s->used == 0 && atomic_load_explicit(&s->remote, memory_order_acquire) == 0)
+          hak_pool_release(h, s);
+        else
+          hak_slab_abandon(s);
+      }
+    }
+  }
+  hak_lock(&heaps_lock);
+  hak_stats_fold_heap(h);
+  h->live = false;
+  h->next_free = heaps_free;
+  heaps_free = h;
+  hak_unlock(&heaps_lock);
+  memset(hak_tbins, 0, sizeof hak_tbins);
+  hak_theap = &hak_no_heap;
+}
+
+void hak_heaps_foreach(void (*fn)(struct hak_heap *, void *), void *arg)
+{
+  for (struct hak_heap *h = heaps_all; h; h = h->next_all)
+    if (h->live)
+      fn(h, arg);
+}
+
+void hak_heaps_lock(void) { hak_lock(&heaps_lock); }
+void hak_heaps_unlock(void) { hak_unlock(&heaps_lock); }
+void hak_heaps_atfork_child(void) { hak_unlock(&heaps_lock); }

@@ -1,0 +1,306 @@
+/* internal.h - HAKMEM's types, constants and the contracts between modules.
+ *
+ * Map of the library (one job per file):
+ *   api.c          entry points: malloc family, hak_* API, the fast paths
+ *   front_cache.c  per-thread heaps: thread caches, refill/flush, thread exit
+ *   slab.c         one slab: carving, local free list, remote free list
+ *   shared_pool.c  the Shared Pool: SuperSlabs and slab states, acquire/release
+ *   sizeclass.c    size classes of the tiny and mid tiers
+ *   registry.c     "did HAKMEM allocate this address?" in O(1)
+ *   large.c        the Large tier and its ACE (Adaptive Cache Engine)
+ *   huge.c         the Huge tier: direct mappings
+ *   os.c           mmap/munmap/madvise, page size, clock
+ *   options.c      the HAKMEM_* table          stats.c   statistics
+ *   report.c       write(2)-based messages     init.c    start-up, fork, exit
+ */
+#ifndef HAKMEM_INTERNAL_H
+#define HAKMEM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "hakmem.h"
+#include "options.h"
+#include "report.h"
+
+#define HAK_LIKELY(x) __builtin_expect(!!(x), 1)
+#define HAK_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define HAK_INTERNAL __attribute__((visibility("hidden")))
+#define HAK_API __attribute__((visibility("default")))
+
+/* ------------------------------------------------------------------ */
+/* Address space and the registry                                      */
+
+/* User-space virtual addresses are below 2^HAK_VA_BITS. */
+#if defined(__x86_64__)
+#define HAK_VA_BITS 47
+#else
+#define HAK_VA_BITS 48
+#endif
+
+#define HAK_SS_SHIFT 21                      /* SuperSlab: 2 MiB, naturally aligned */
+#define HAK_SS_SIZE ((uintptr_t)1 << HAK_SS_SHIFT)
+#define HAK_SS_MASK (HAK_SS_SIZE - 1)
+#define HAK_REG_UNITS ((size_t)1 << (HAK_VA_BITS - HAK_SS_SHIFT))
+
+/* One byte per 2 MiB unit of address space: what HAKMEM keeps there.
+ * For a SuperSlab the byte is the slab shift itself, so the free path gets
+ * the slab index with one shift.  Units never belong to two owners: every
+ * HAKMEM mapping covers whole 2 MiB units. */
+enum {
+  HAK_REG_NONE = 0,      /* not HAKMEM's */
+  HAK_REG_HUGE_HEAD = 1, /* first unit of a Large/Huge mapping (header at its start) */
+  HAK_REG_HUGE_CONT = 2, /* later unit of a Large/Huge mapping */
+  HAK_REG_SS_SMALL = 16, /* SuperSlab of 64 KiB slabs (classes to 8 KiB) */
+  HAK_REG_SS_MID = 18,   /* SuperSlab of 256 KiB slabs (classes above 8 KiB) */
+};
+extern uint8_t hak_registry[HAK_REG_UNITS];
+
+static inline unsigned hak_reg_lookup(const void *p)
+{
+  uintptr_t a = (uintptr_t)p;
+  if (HAK_UNLIKELY(a >> HAK_VA_BITS))
+    return HAK_REG_NONE;
+  return __atomic_load_n(&hak_registry[a >> HAK_SS_SHIFT], __ATOMIC_RELAXED);
+}
+void hak_reg_set(uintptr_t start, size_t len, uint8_t head, uint8_t rest);
+/* "tiny", "mid", "large", "huge" or NULL: the tier of the HAKMEM memory that
+ * holds p (async-signal-safe). */
+const char *hak_addr_tier(const void *p);
+
+/* ------------------------------------------------------------------ */
+/* Size classes (tiny: to 1 KiB; mid: to 32 KiB)                        */
+
+#define HAK_TINY_MAX 1024
+#define HAK_MID_MAX 32768
+#define HAK_TINY_CLASSES 32
+#define HAK_CLASSES 72
+#define HAK_SMALL_SLAB_MAX 8192 /* classes up to this size live in 64 KiB slabs */
+
+extern const uint8_t hak_tiny_class[HAK_TINY_MAX / 16 + 1]; /* by (size + 15) / 16 */
+extern const uint32_t hak_class_size[HAK_CLASSES];
+
+static inline unsigned hak_size_class(size_t size) /* size <= HAK_MID_MAX */
+{
+  if (size <= HAK_TINY_MAX)
+    return hak_tiny_class[(size + 15) >> 4];
+  unsigned b = 63u - (unsigned)__builtin_clzl(size - 1); /* 2^b < size <= 2^(b+1) */
+  return 16u + (b - 8u) * 8u + (unsigned)((size - 1) >> (b - 3)) - 8u;
+}
+/* The smallest class >= size whose block size is a multiple of align
+ * (align a power of two <= 4096), or HAK_CLASSES if none. */
+unsigned hak_size_class_aligned(size_t size, size_t align);
+
+/* ------------------------------------------------------------------ */
+/* Slabs and SuperSlabs                                                */
+
+struct hak_heap;
+struct hak_tbin;
+
+enum hak_slab_state { HAK_SLAB_UNUSED = 0, HAK_SLAB_ACTIVE = 1, HAK_SLAB_EMPTY = 2 };
+
+/* Remote list word: head block address, or HAK_REMOTE_FULL alone when the
+ * owner has parked the slab as full (see slab.c for the protocol). */
+#define HAK_REMOTE_FULL ((uintptr_t)1)
+
+/* A slab's descriptor: 64 bytes, at the head of its SuperSlab.
+ *
+ * Invariants:
+ * - owner/bin: written only by the owning thread (or by the thread that
+ *   takes an ownerless slab with a CAS on owner).  bin is the owner's cache
+ *   for this class; the free fast path reads owner and bin only.
+ * - free, nfree, used, bump: owner only.  used counts blocks outside the
+ *   slab (in a thread cache or held by the program), so used == 0 with no
+ *   remote blocks means the slab is EMPTY.
+ * - remote: any thread (atomic).  Blocks freed by other threads.
+ * - link: the Shared Pool stacks (EMPTY, ownerless) or the owner's lists,
+ *   never both at once. */
+struct hak_slab {
+  struct hak_heap *_Atomic owner;
+  struct hak_tbin *bin;
+  _Atomic uintptr_t remote;
+  void *free;
+  struct hak_slab *_Atomic next; /* atomic: lock-free stacks read it racily */
+  struct hak_slab *prev;
+  uint16_t used, bump, cap;     /* blocks out, blocks carved, blocks in all */
+  uint8_t cls, kind, index;     /* class; slab shift; number in its SuperSlab */
+  _Atomic uint8_t state;        /* enum hak_slab_state */
+  _Atomic uint8_t queued;       /* on the ownerless stack of its class */
+  uint8_t list;                 /* owner's list: HAK_LIST_* */
+  uint32_t empty_since;         /* ms clock when it became EMPTY */
+};
+enum { HAK_LIST_NONE = 0, HAK_LIST_PARTIAL = 1, HAK_LIST_FULL = 2 };
+_Static_assert(sizeof(struct hak_slab) == 64, "slab descriptor is one cache line");
+
+#define HAK_SS_MAX_SLABS 32
+#define HAK_SS_HEADER 4096 /* first page: descriptors and header, never purged */
+
+struct hak_superslab {
+  struct hak_slab slabs[HAK_SS_MAX_SLABS]; /* first: slab i is at index i */
+  uint64_t magic;
+  uint8_t kind;    /* HAK_REG_SS_SMALL or HAK_REG_SS_MID */
+  uint8_t nslabs;
+  _Atomic uint32_t unused_mask;    /* UNUSED slabs, claimable */
+  struct hak_superslab *next_all;  /* all SuperSlabs of the kind */
+};
+#define HAK_SS_MAGIC 0x48414b4d53534c42ull /* "HAKMSSLB" */
+
+static inline struct hak_superslab *hak_ss_of(const void *p)
+{
+  return (struct hak_superslab *)((uintptr_t)p & ~HAK_SS_MASK);
+}
+static inline struct hak_slab *hak_slab_of(const void *p, unsigned shift)
+{
+  uintptr_t a = (uintptr_t)p;
+  return (struct hak_slab *)(a & ~HAK_SS_MASK) + ((a & HAK_SS_MASK) >> shift);
+}
+static inline char *hak_slab_base(const struct hak_slab *s)
+{
+  uintptr_t ss = (uintptr_t)s & ~HAK_SS_MASK;
+  uintptr_t base = ss + ((uintptr_t)s->index << s->kind);
+  return (char *)(s->index == 0 ? base + HAK_SS_HEADER : base);
+}
+static inline size_t hak_slab_bytes(const struct hak_slab *s)
+{
+  return ((size_t)1 << s->kind) - (s->index == 0 ? HAK_SS_HEADER : 0);
+}
+
+/* slab.c */
+void hak_slab_init(struct hak_slab *s, unsigned cls);
+unsigned hak_slab_take(struct hak_slab *s, void **head, unsigned want);
+unsigned hak_slab_drain(struct hak_slab *s);
+void hak_slab_put(struct hak_slab *s, void *p);
+void hak_slab_remote_free(struct hak_slab *s, void *p);
+bool hak_slab_park_full(struct hak_slab *s);
+void hak_slab_abandon(struct hak_slab *s);
+bool hak_slab_block_valid(const struct hak_slab *s, const void *p);
+bool hak_slab_is_free_block(const struct hak_slab *s, const void *p);
+bool hak_slab_has_free(const struct hak_slab *s);
+
+/* shared_pool.c */
+struct hak_slab *hak_pool_acquire(struct hak_heap *h, unsigned cls);
+void hak_pool_release(struct hak_heap *h, struct hak_slab *s);
+void hak_pool_publish(struct hak_slab *s);
+struct hak_slab *hak_pool_adopt(struct hak_heap *h, unsigned cls);
+bool hak_pool_purge(bool force);
+void hak_pool_foreach_slab(void (*fn)(const struct hak_slab *, void *), void *arg);
+void hak_pool_atfork_prepare(void);
+void hak_pool_atfork_parent(void);
+void hak_pool_atfork_child(void);
+
+/* ------------------------------------------------------------------ */
+/* Threads: caches and heaps                                           */
+
+/* A thread cache of one class: a LIFO list of free blocks.  room is how
+ * many more blocks it may take; frees counts frees pushed here (stats). */
+struct hak_tbin {
+  void *head;
+  uint32_t room;
+  uint32_t cap;
+  uint64_t frees;
+};
+
+/* Statistics a heap counts for one class (owner thread only). */
+struct hak_class_counters {
+  uint64_t refill_blocks, flush_blocks, direct_allocs, slow_frees;
+  uint64_t refills, flushes, remote_frees, drains;
+};
+
+/* Statistics a heap counts outside the classes. */
+struct hak_heap_counters {
+  uint64_t pool_hit_empty, pool_hit_adopt, pool_hit_unused, pool_new_superslab, pool_releases;
+};
+
+/* One per thread that has allocated. */
+struct hak_heap {
+  struct hak_tbin mid[HAK_CLASSES - HAK_TINY_CLASSES];
+  struct hak_slab *partial[HAK_CLASSES]; /* owned slabs that may have free blocks */
+  struct hak_slab *full[HAK_CLASSES];    /* owned slabs parked as full */
+  _Atomic uint8_t remote_hint[HAK_CLASSES]; /* a parked slab got a remote free */
+  struct hak_tbin *tiny;                 /* this thread's TLS bins */
+  struct hak_class_counters cls[HAK_CLASSES];
+  struct hak_heap_counters ctr;
+  struct hak_heap *next_all;
+  struct hak_heap *next_free;
+  bool live;
+  bool nocache;  /* no thread cache (HAKMEM_TCACHE_MAX=0 or HAKMEM_CHECK) */
+};
+
+/* The owner value a heap writes into its slabs: the heap itself, or the
+ * heap with bit 0 set when it has no thread cache, so the fast path (which
+ * compares owner with hak_theap) never matches and every free is checked. */
+static inline struct hak_heap *hak_owner_tag(struct hak_heap *h)
+{
+  return (struct hak_heap *)((uintptr_t)h | (uintptr_t)h->nocache);
+}
+static inline struct hak_heap *hak_owner_untag(struct hak_heap *o)
+{
+  return (struct hak_heap *)((uintptr_t)o & ~(uintptr_t)1);
+}
+
+extern __thread struct hak_tbin hak_tbins[HAK_TINY_CLASSES];
+extern __thread struct hak_heap *hak_theap; /* &hak_no_heap until first use */
+extern struct hak_heap hak_no_heap;
+extern uintptr_t hak_free_key; /* marks freed blocks (word 1) to catch double frees */
+
+/* front_cache.c */
+struct hak_heap *hak_heap_get(void);
+void *hak_cache_alloc_slow(unsigned cls);
+void hak_cache_free_slow(void *p, struct hak_slab *s, const char *call);
+void hak_cache_flush(struct hak_heap *h, struct hak_tbin *b, unsigned cls, unsigned keep);
+void hak_cache_overflow(struct hak_tbin *b);
+void hak_heap_thread_exit(void *arg);
+void hak_heaps_foreach(void (*fn)(struct hak_heap *, void *), void *arg);
+void hak_heaps_lock(void);
+void hak_heaps_unlock(void);
+void hak_heaps_atfork_child(void);
+
+/* ------------------------------------------------------------------ */
+/* Large and Huge tiers (sizes above HAK_MID_MAX)                      */
+
+void *hak_big_alloc(size_t size, size_t align, bool zero);
+void hak_big_free(void *p, unsigned reg, const char *call);
+size_t hak_big_usable(const void *p, unsigned reg);
+void *hak_big_realloc(void *p, unsigned reg, size_t size);
+
+/* ------------------------------------------------------------------ */
+/* OS, locks, init, stats                                              */
+
+void *hak_os_map(size_t size, size_t align, const char *name);
+void hak_os_unmap(void *p, size_t size);
+void hak_os_purge(void *p, size_t size);
+void hak_os_hugepages(void *p, size_t size, bool on);
+size_t hak_os_page_size(void);
+uint64_t hak_now_ms(void);
+
+/* A tiny spinlock for the few slow paths that need one; every acquisition
+ * is counted in the statistics. */
+typedef struct { _Atomic int v; } hak_lock_t;
+void hak_lock(hak_lock_t *l);
+static inline void hak_unlock(hak_lock_t *l) { atomic_store_explicit(&l->v, 0, memory_order_release); }
+
+extern _Atomic int hak_initialized;
+void hak_init_slow(void);
+static inline void hak_init(void)
+{
+  if (HAK_UNLIKELY(!atomic_load_explicit(&hak_initialized, memory_order_acquire)))
+    hak_init_slow();
+}
+
+/* Global counters, updated on slow paths only. */
+struct hak_global_stats {
+  _Atomic uint64_t mapped, mapped_peak, purged, resident_purged;
+  _Atomic uint64_t locks, threads, superslabs;
+  _Atomic uint64_t large_allocs, large_frees, large_live_bytes;
+  _Atomic uint64_t ace_hits, ace_misses, ace_fail_threshold, ace_fail_exhaustion,
+      ace_fail_mapfail, ace_cached_bytes;
+  _Atomic uint64_t huge_allocs, huge_frees, huge_cache_hits;
+};
+extern struct hak_global_stats hak_gstats;
+void hak_stats_add_mapped(int64_t delta);
+void hak_stats_fold_heap(struct hak_heap *h);
+
+#endif

@@ -1,0 +1,102 @@
+/* os.c - the operating system: mappings, purging, clock, locks. */
+#include "internal.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+
+size_t hak_os_page_size(void)
+{
+  static size_t page;
+  if (!page)
+    page = (size_t)sysconf(_SC_PAGESIZE);
+  return page;
+}
+
+/* Maps size bytes (a multiple of the page size) aligned to align (a power
+ * of two); NULL with errno ENOMEM when the OS refuses. */
+void *hak_os_map(size_t size, size_t align, const char *name)
+{
+  size_t page = hak_os_page_size();
+  if (align < page)
+    align = page;
+  if (size > SIZE_MAX - align) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  size_t span = align > page ? size + align : size;
+  int saved = errno;
+  char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (span != size) {
+    uintptr_t a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+    size_t lead = a - (uintptr_t)p, trail = span - lead - size;
+    if (lead)
+      munmap(p, lead);
+    if (trail)
+      munmap((char *)a + size, trail);
+    p = (char *)a;
+  }
+  if (name)
+    prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, size, (unsigned long)name);
+  errno = saved;
+  hak_stats_add_mapped((int64_t)size);
+  return p;
+}
+
+void hak_os_unmap(void *p, size_t size)
+{
+  munmap(p, size);
+  hak_stats_add_mapped(-(int64_t)size);
+}
+
+/* Gives the pages back; they read as zero when touched again.
+ * MADV_DONTNEED, not MADV_FREE: RSS must fall at once. */
+void hak_os_purge(void *p, size_t size)
+{
+  int saved = errno;
+  madvise(p, size, MADV_DONTNEED);
+  errno = saved;
+  atomic_fetch_add_explicit(&hak_gstats.purged, size, memory_order_relaxed);
+}
+
+void hak_os_hugepages(void *p, size_t size, bool on)
+{
+  int saved = errno;
+  madvise(p, size, on ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+  errno = saved;
+}
+
+uint64_t hak_now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void hak_lock(hak_lock_t *l)
+{
+  atomic_fetch_add_explicit(&hak_gstats.locks, 1, memory_order_relaxed);
+  for (unsigned spins = 0;; spins++) {
+    int zero = 0;
+    if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 &&
+        atomic_compare_exchange_weak_explicit(&l->v, &zero, 1, memory_order_acquire,
+                                              memory_order_relaxed))
+      return;
+    if (spins > 64)
+      sched_yield();
+    else
+      __builtin_ia32_pause();
+  }
+}

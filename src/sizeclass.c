@@ -1,0 +1,38 @@
+/* sizeclass.c - size classes of the tiny (to 1 KiB) and mid (to 32 KiB) tiers.
+ *
+ * 16-byte steps up to 256 B, then eight classes per doubling, so a block is
+ * never more than 1/8 larger than needed above 128 B.  Every class size is
+ * a multiple of 16 (max_align_t) and slabs start on page boundaries, so a
+ * class whose size is a multiple of an alignment <= 4096 serves that
+ * alignment with no special path. */
+#include "internal.h"
+
+#define S16(i) (16u * (i))
+#define OCT(b) (9u << ((b) - 3)), (10u << ((b) - 3)), (11u << ((b) - 3)), (12u << ((b) - 3)), \
+               (13u << ((b) - 3)), (14u << ((b) - 3)), (15u << ((b) - 3)), (16u << ((b) - 3))
+
+const uint32_t hak_class_size[HAK_CLASSES] = {
+  S16(1), S16(2), S16(3), S16(4), S16(5), S16(6), S16(7), S16(8),
+  S16(9), S16(10), S16(11), S16(12), S16(13), S16(14), S16(15), S16(16),
+  OCT(8), OCT(9),                          /* tiny: to 1 KiB */
+  OCT(10), OCT(11), OCT(12), OCT(13), OCT(14), /* mid: to 32 KiB */
+};
+_Static_assert(HAK_TINY_CLASSES == 32 && HAK_CLASSES == 72, "class layout");
+
+/* hak_tiny_class[(size + 15) / 16] for size <= 1024. */
+const uint8_t hak_tiny_class[HAK_TINY_MAX / 16 + 1] = {
+  0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, /* to 256 */
+  16, 16, 17, 17, 18, 18, 19, 19, 20, 20, 21, 21, 22, 22, 23, 23, /* to 512: 32-byte steps */
+  24, 24, 24, 24, 25, 25, 25, 25, 26, 26, 26, 26, 27, 27, 27, 27, /* to 1024: 64-byte steps */
+  28, 28, 28, 28, 29, 29, 29, 29, 30, 30, 30, 30, 31, 31, 31, 31,
+};
+
+unsigned hak_size_class_aligned(size_t size, size_t align)
+{
+  if (size > HAK_MID_MAX)
+    return HAK_CLASSES;
+  for (unsigned c = hak_size_class(size ? size : 1); c < HAK_CLASSES; c++)
+    if ((hak_class_size[c] & (align - 1)) == 0)
+      return c;
+  return HAK_CLASSES;
+}

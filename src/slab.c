@@ -1,0 +1,160 @@
+/* slab.c - one slab: blocks of one size class, owned by one thread.
+ *
+ * The owner moves blocks between the slab and its thread cache in batches:
+ * hak_slab_take() hands out blocks (local free list first, then blocks
+ * other threads freed, then never-used blocks carved by a bump index) and
+ * hak_slab_put() takes one back.  Other threads free with one CAS onto the
+ * remote list (hak_slab_remote_free()).
+ *
+ * Parking protocol (how a full slab gets noticed again without scanning):
+ * - the owner parks a slab that has nothing left by CAS of remote from 0
+ *   to HAK_REMOTE_FULL;
+ * - the remote freer whose CAS replaces HAK_REMOTE_FULL is the one that
+ *   unparks it: it reads owner afterwards and either hints the owner (owner
+ *   set) or publishes the slab on its class's ownerless stack (no owner);
+ * - a thread abandoning a slab clears owner first and reads remote after
+ *   (both sequentially consistent), so either it sees the unparking or the
+ *   unparker sees no owner; a slab published twice is caught by `queued`.
+ */
+#include "internal.h"
+
+void hak_slab_init(struct hak_slab *s, unsigned cls)
+{
+  s->cls = (uint8_t)cls;
+  s->cap = (uint16_t)(hak_slab_bytes(s) / hak_class_size[cls]);
+  s->used = 0;
+  __atomic_store_n(&s->bump, 0, __ATOMIC_RELAXED);
+  s->free = NULL;
+  atomic_store_explicit(&s->remote, 0, memory_order_relaxed);
+  atomic_store_explicit(&s->state, HAK_SLAB_ACTIVE, memory_order_relaxed);
+  s->list = HAK_LIST_NONE;
+}
+
+/* Prepends up to want blocks to *head; returns how many. */
+unsigned hak_slab_take(struct hak_slab *s, void **head, unsigned want)
+{
+  unsigned got = 0;
+  void *h = *head;
+  if (!s->free && atomic_load_explicit(&s->remote, memory_order_relaxed) > HAK_REMOTE_FULL)
+    hak_slab_drain(s);
+  while (got < want && s->free) {
+    void **b = s->free;
+    s->free = b[0];
+    b[0] = h;
+    h = b;
+    got++;
+  }
+  if (got < want && s->bump < s->cap) {
+    unsigned n = want - got, size = hak_class_size[s->cls];
+    if (n > (unsigned)(s->cap - s->bump))
+      n = s->cap - s->bump;
+    char *first = hak_slab_base(s) + (size_t)s->bump * size;
+    /* Link from the top down so the list hands out ascending addresses. */
+    for (unsigned i = n; i-- > 0;) {
+      void **b = (void **)(first + (size_t)i * size);
+      b[0] = h;
+      h = b;
+    }
+    /* Atomic store: hak_slab_block_valid() reads bump from other threads. */
+    __atomic_store_n(&s->bump, (uint16_t)(s->bump + n), __ATOMIC_RELAXED);
+    got += n;
+  }
+  s->used = (uint16_t)(s->used + got);
+  *head = h;
+  return got;
+}
+
+/* Moves the remote list to the local free list; returns its length. */
+unsigned hak_slab_drain(struct hak_slab *s)
+{
+  uintptr_t r = atomic_exchange_explicit(&s->remote, 0, memory_order_acquire) & ~HAK_REMOTE_FULL;
+  if (!r)
+    return 0;
+  unsigned n = 1;
+  void **tail = (void **)r;
+  while (tail[0]) {
+    tail = tail[0];
+    n++;
+  }
+  tail[0] = s->free;
+  s->free = (void *)r;
+  HAK_ASSERT(s->used >= n);
+  s->used = (uint16_t)(s->used - n);
+  return n;
+}
+
+/* The owner gives one block back. */
+void hak_slab_put(struct hak_slab *s, void *p)
+{
+  void **b = p;
+  b[0] = s->free;
+  b[1] = (void *)hak_free_key;
+  s->free = b;
+  HAK_ASSERT(s->used > 0);
+  s->used--;
+}
+
+void hak_slab_remote_free(struct hak_slab *s, void *p)
+{
+  uintptr_t *b = p;
+  uintptr_t old = atomic_load_explicit(&s->remote, memory_order_relaxed);
+  b[1] = hak_free_key;
+  do
+    b[0] = old & ~HAK_REMOTE_FULL;
+  while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, (uintptr_t)p,
+                                                memory_order_seq_cst, memory_order_relaxed));
+  if (old != HAK_REMOTE_FULL)
+    return;
+  struct hak_heap *o = atomic_load_explicit(&s->owner, memory_order_seq_cst);
+  if (o)
+    atomic_store_explicit(&hak_owner_untag(o)->remote_hint[s->cls], 1, memory_order_release);
+  else
+    hak_pool_publish(s);
+}
+
+bool hak_slab_park_full(struct hak_slab *s)
+{
+  uintptr_t zero = 0;
+  return atomic_compare_exchange_strong_explicit(&s->remote, &zero, HAK_REMOTE_FULL,
+                                                 memory_order_acq_rel, memory_order_relaxed);
+}
+
+bool hak_slab_has_free(const struct hak_slab *s)
+{
+  return s->free || s->bump < s->cap ||
+         atomic_load_explicit(&s->remote, memory_order_relaxed) > HAK_REMOTE_FULL;
+}
+
+/* The owner lets go of a slab that still has blocks out (thread exit). */
+void hak_slab_abandon(struct hak_slab *s)
+{
+  s->bin = NULL;
+  s->list = HAK_LIST_NONE;
+  atomic_store_explicit(&s->owner, NULL, memory_order_seq_cst);
+  uintptr_t r = atomic_load_explicit(&s->remote, memory_order_seq_cst);
+  if (r == HAK_REMOTE_FULL)
+    return; /* parked: its first remote free publishes it */
+  if (r == 0 && !s->free && s->bump == s->cap && hak_slab_park_full(s))
+    return;
+  hak_pool_publish(s);
+}
+
+/* p is the start of a carved block of s. */
+bool hak_slab_block_valid(const struct hak_slab *s, const void *p)
+{
+  const char *base = hak_slab_base(s);
+  uintptr_t off = (uintptr_t)p - (uintptr_t)base;
+  if ((const char *)p < base || atomic_load_explicit(&s->state, memory_order_relaxed) != HAK_SLAB_ACTIVE)
+    return false;
+  unsigned size = hak_class_size[s->cls];
+  return off % size == 0 && off / size < __atomic_load_n(&s->bump, __ATOMIC_RELAXED);
+}
+
+/* p is on the slab's local free list (owner only; for validation). */
+bool hak_slab_is_free_block(const struct hak_slab *s, const void *p)
+{
+  for (void **b = s->free; b; b = b[0])
+    if (b == p)
+      return true;
+  return false;
+}

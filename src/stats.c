@@ -1,0 +1,138 @@
+/* stats.c - statistics: per-thread counters summed on demand.
+ *
+ * Threads count in their own heap without atomics (at refill and flush
+ * granularity, plus one increment per free on the fast path); counters of
+ * exited threads are folded into `dead` under the heaps lock.  A class's
+ * allocations are derived: blocks that entered the thread cache (refills
+ * and frees) minus blocks that left it other than to the program
+ * (flushes) minus blocks still in it, plus direct allocations. */
+#include "internal.h"
+
+#include <string.h>
+
+struct hak_global_stats hak_gstats;
+
+struct class_totals {
+  uint64_t allocs, frees, refills, flushes, remote_frees, drains, slabs;
+};
+static struct class_totals dead[HAK_CLASSES]; /* under the heaps lock */
+static struct hak_heap_counters dead_ctr;
+
+void hak_stats_add_mapped(int64_t delta)
+{
+  uint64_t now = atomic_fetch_add_explicit(&hak_gstats.mapped, (uint64_t)delta, memory_order_relaxed) +
+                 (uint64_t)delta;
+  uint64_t peak = atomic_load_explicit(&hak_gstats.mapped_peak, memory_order_relaxed);
+  while (delta > 0 && now > peak &&
+         !atomic_compare_exchange_weak_explicit(&hak_gstats.mapped_peak, &peak, now,
+                                                memory_order_relaxed, memory_order_relaxed))
+    ;
+}
+
+static const struct hak_tbin *bin_of(const struct hak_heap *h, unsigned c)
+{
+  return c < HAK_TINY_CLASSES ? &h->tiny[c] : &h->mid[c - HAK_TINY_CLASSES];
+}
+
+static void add_heap(struct class_totals *t, struct hak_heap_counters *ctr, const struct hak_heap *h)
+{
+  for (unsigned c = 0; c < HAK_CLASSES; c++) {
+    const struct hak_class_counters *k = &h->cls[c];
+    const struct hak_tbin *b = bin_of(h, c);
+    uint64_t frees = __atomic_load_n(&b->frees, __ATOMIC_RELAXED);
+    uint64_t cached = __atomic_load_n(&b->cap, __ATOMIC_RELAXED) - __atomic_load_n(&b->room, __ATOMIC_RELAXED);
+    t[c].allocs += k->refill_blocks + frees - k->flush_blocks - cached + k->direct_allocs;
+    t[c].frees += frees + k->slow_frees;
+    t[c].refills += k->refills;
+    t[c].flushes += k->flushes;
+    t[c].remote_frees += k->remote_frees;
+    t[c].drains += k->drains;
+  }
+  ctr->pool_hit_empty += h->ctr.pool_hit_empty;
+  ctr->pool_hit_adopt += h->ctr.pool_hit_adopt;
+  ctr->pool_hit_unused += h->ctr.pool_hit_unused;
+  ctr->pool_new_superslab += h->ctr.pool_new_superslab;
+  ctr->pool_releases += h->ctr.pool_releases;
+}
+
+void hak_stats_fold_heap(struct hak_heap *h)
+{
+  add_heap(dead, &dead_ctr, h);
+}
+
+struct sum_arg {
+  struct class_totals *t;
+  struct hak_heap_counters *ctr;
+};
+
+static void sum_heap(struct hak_heap *h, void *arg)
+{
+  struct sum_arg *a = arg;
+  add_heap(a->t, a->ctr, h);
+}
+
+static void count_slab(const struct hak_slab *s, void *arg)
+{
+  struct class_totals *t = arg;
+  if (atomic_load_explicit(&s->state, memory_order_relaxed) == HAK_SLAB_ACTIVE)
+    t[s->cls].slabs++;
+}
+
+#define LOAD(x) atomic_load_explicit(&hak_gstats.x, memory_order_relaxed)
+
+HAK_API int hak_stats_get(hak_stats_t *st)
+{
+  struct class_totals t[HAK_CLASSES];
+  struct hak_heap_counters ctr;
+  hak_init();
+  hak_heaps_lock();
+  memcpy(t, dead, sizeof t);
+  ctr = dead_ctr;
+  struct sum_arg arg = {t, &ctr};
+  hak_heaps_foreach(sum_heap, &arg);
+  hak_heaps_unlock();
+  hak_pool_foreach_slab(count_slab, t);
+
+  memset(st, 0, sizeof *st);
+  st->version = HAKMEM_VERSION;
+  st->nclasses = HAK_CLASSES;
+  st->threads = LOAD(threads);
+  st->mapped = LOAD(mapped);
+  st->mapped_peak = LOAD(mapped_peak);
+  uint64_t hollow = LOAD(resident_purged);
+  st->resident = st->mapped > hollow ? st->mapped - hollow : 0;
+  st->purged = LOAD(purged);
+  st->pool_hit_empty = ctr.pool_hit_empty;
+  st->pool_hit_adopt = ctr.pool_hit_adopt;
+  st->pool_hit_unused = ctr.pool_hit_unused;
+  st->pool_new_superslab = ctr.pool_new_superslab;
+  st->pool_releases = ctr.pool_releases;
+  st->superslabs = LOAD(superslabs);
+  st->lock_acquisitions = LOAD(locks);
+  st->large_allocs = LOAD(large_allocs);
+  st->large_frees = LOAD(large_frees);
+  st->ace_hits = LOAD(ace_hits);
+  st->ace_misses = LOAD(ace_misses);
+  st->ace_fail_threshold = LOAD(ace_fail_threshold);
+  st->ace_fail_exhaustion = LOAD(ace_fail_exhaustion);
+  st->ace_fail_mapfail = LOAD(ace_fail_mapfail);
+  st->ace_cached_bytes = LOAD(ace_cached_bytes);
+  st->huge_allocs = LOAD(huge_allocs);
+  st->huge_frees = LOAD(huge_frees);
+  st->huge_cache_hits = LOAD(huge_cache_hits);
+  st->live_bytes = LOAD(large_live_bytes);
+  for (unsigned c = 0; c < HAK_CLASSES; c++) {
+    hak_class_stats_t *o = &st->classes[c];
+    o->block_size = hak_class_size[c];
+    o->allocs = t[c].allocs;
+    o->frees = t[c].frees;
+    o->refills = t[c].refills;
+    o->flushes = t[c].flushes;
+    o->remote_frees = t[c].remote_frees;
+    o->drains = t[c].drains;
+    o->slabs = t[c].slabs;
+    if (o->allocs > o->frees)
+      st->live_bytes += (o->allocs - o->frees) * o->block_size;
+  }
+  return 0;
+}
