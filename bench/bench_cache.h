@@ -1,0 +1,94 @@
+/* bench_cache.h - allocator-induced false sharing (the two classic tests
+ * of the Hoard paper, cache-thrash and cache-scratch), shared loop.
+ *
+ * THREADS threads each run ITERATIONS times: allocate OBJSIZE bytes, write
+ * every byte of the block REPETITIONS times, free it.  If the allocator
+ * hands blocks that share a cache line to different threads, the writes of
+ * one core keep invalidating the line in the other core's cache and the
+ * loop slows down by an order of magnitude.
+ *
+ * cache_thrash ("active" false sharing): each thread allocates its own
+ * blocks, so sharing comes only from the allocator placing blocks of
+ * different threads side by side.
+ * cache_scratch ("passive" false sharing): the main thread first allocates
+ * one block per thread, consecutively (so likely on one cache line), and
+ * hands one to each thread, which frees it before its loop: an allocator
+ * that gives the freed block back to the freeing thread then serves that
+ * thread from a line it shares with the others.
+ *
+ * One operation = one malloc, OBJSIZE*REPETITIONS byte writes, one free.
+ */
+#ifndef HAKMEM_BENCH_CACHE_H
+#define HAKMEM_BENCH_CACHE_H
+
+#include <pthread.h>
+
+#include "bench.h"
+
+typedef struct cache_worker {
+  bench_span_t span;
+  pthread_t tid;
+  pthread_barrier_t *start;
+  void *inherited; /* cache_scratch: the main thread's block to free first */
+  uint64_t iterations, repetitions;
+  size_t objsize;
+} cache_worker_t;
+
+static void *cache_worker_run(void *arg) {
+  cache_worker_t *w = arg;
+  pthread_barrier_wait(w->start);
+  w->span.start = bench_now();
+  free(w->inherited);
+  for (uint64_t i = 0; i < w->iterations; i++) {
+    volatile unsigned char *p = bench_check_alloc(malloc(w->objsize), w->objsize);
+    for (uint64_t r = 0; r < w->repetitions; r++)
+      for (size_t k = 0; k < w->objsize; k++)
+        p[k] = (unsigned char)(p[k] + 1);
+    free((void *)p);
+  }
+  w->span.end = bench_now();
+  return NULL;
+}
+
+static int cache_main(int argc, char **argv, const char *name, int scratch) {
+  char usage[96];
+  snprintf(usage, sizeof usage, "%s THREADS ITERATIONS OBJSIZE REPETITIONS", name);
+  if (argc != 5)
+    bench_usage_exit(usage);
+  uint64_t nthreads = bench_arg_u64(argv[1], 1, 1024, "THREADS", usage);
+  uint64_t iterations = bench_arg_u64(argv[2], 1, UINT64_MAX / 1024, "ITERATIONS", usage);
+  uint64_t objsize = bench_arg_u64(argv[3], 1, 1u << 20, "OBJSIZE", usage);
+  uint64_t repetitions = bench_arg_u64(argv[4], 1, 1u << 30, "REPETITIONS", usage);
+
+  cache_worker_t *w = bench_check_alloc(calloc(nthreads, sizeof *w), nthreads * sizeof *w);
+  pthread_barrier_t start;
+  pthread_barrier_init(&start, NULL, (unsigned)nthreads + 1);
+  for (uint64_t t = 0; t < nthreads; t++) {
+    w[t] = (cache_worker_t){.start = &start, .iterations = iterations,
+                            .repetitions = repetitions, .objsize = objsize};
+    if (scratch)
+      w[t].inherited = bench_check_alloc(malloc(objsize), objsize);
+  }
+  for (uint64_t t = 0; t < nthreads; t++) {
+    int rc = pthread_create(&w[t].tid, NULL, cache_worker_run, &w[t]);
+    if (rc != 0) {
+      fprintf(stderr, "%s: pthread_create: %s\n", name, strerror(rc));
+      return 1;
+    }
+  }
+  pthread_barrier_wait(&start);
+  for (uint64_t t = 0; t < nthreads; t++)
+    pthread_join(w[t].tid, NULL);
+  double seconds = bench_span_seconds(&w[0].span, nthreads, sizeof *w);
+  pthread_barrier_destroy(&start);
+  free(w);
+
+  char human[128];
+  snprintf(human, sizeof human, "%llu threads, %llu-byte objects written %llu times",
+           (unsigned long long)nthreads, (unsigned long long)objsize,
+           (unsigned long long)repetitions);
+  bench_report(name, nthreads * iterations, seconds, NULL, human);
+  return 0;
+}
+
+#endif
