@@ -23,3 +23,4 @@ libhakmem_la_LDFLAGS = -version-info $(HAKMEM_LT_VERSION) -no-undefined \
 	$(PTHREAD_LIBS)
 EXTRA_libhakmem_la_DEPENDENCIES = $(srcdir)/src/libhakmem.map
 EXTRA_DIST += src/libhakmem.map
+libhakmem_la_SOURCES += src/publish.h src/publish.c src/crash.h src/crash.c src/stats_print.c
