@@ -3,7 +3,7 @@
 # usage, and `env` against the options table in src/options.c.
 # Runs from the top build directory; srcdir is the top source directory.
 
-srcdir=${srcdir:-.}
+srcdir=${srcdir:-$(dirname "$0")/..}
 tool=./tools/hakmem-config
 tmp=$(mktemp -d) || exit 99
 trap 'rm -rf "$tmp"' EXIT

@@ -5,7 +5,7 @@
 
 tool=./tools/hakmem-config
 target=./tests/config_target
-lib=$(pwd)/src/.libs/libhakmem.so.0
+lib=${LIBHAKMEM_SO:-$(pwd)/.libs/libhakmem.so}
 uid=$(id -u)
 shm=/dev/shm
 version=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' config.h)
@@ -34,6 +34,8 @@ hc() {
   got=$?
   [ "$got" -eq "$want" ] || { echo "# hakmem-config $*: status $got, expected $want"; sed 's/^/# err: /' "$tmp/err"; return 1; }
 }
+# owner_is PID UID: whether process PID runs as user UID
+owner_is() { test "$(stat -c %u "/proc/$1" 2>/dev/null)" = "$2"; }
 # A pid that is not in use: a process that has ended.
 dead_pid() { sh -c 'echo $$' ; }
 # wait_for SECONDS COMMAND...: polls COMMAND every 50 ms
@@ -101,7 +103,7 @@ ok $? "the target exits 0 on SIGTERM"
 check "the snapshot is removed at exit" test ! -e "$snap"
 
 # --- Refusals ------------------------------------------------------------
-sleep 30 &
+sleep 30 >/dev/null 2>&1 &
 own=$!
 bg="$bg $own"
 hc 1 stats "$own"; ok $? "stats of a process that does not publish exits 1"
@@ -119,10 +121,10 @@ if [ "$uid" -ne 0 ]; then
   skip "stats refuses a snapshot file of another user" "needs root to make one"
   skip "... with the reason" "needs root"
 elif command -v setpriv >/dev/null; then
-  setpriv --reuid=65534 --regid=65534 --clear-groups sleep 30 &
+  setpriv --reuid=65534 --regid=65534 --clear-groups sleep 30 >/dev/null 2>&1 &
   other=$!
   bg="$bg $other"
-  wait_for 5 test "$(stat -c %u /proc/$other 2>/dev/null)" = 65534
+  wait_for 5 owner_is "$other" 65534
   hc 1 stats "$other"; ok $? "stats of another user's process exits 1"
   check "... with the reason" grep -q "process $other belongs to user 65534, not to you" "$tmp/err"
   : >"$shm/hakmem-$uid-$own"

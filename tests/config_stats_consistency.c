@@ -128,7 +128,7 @@ int main(void)
   int cls = class_of_size(&after, hak_malloc_usable_size(cross[XM]));
   if (ok(cls >= 0, "48 bytes: class found")) {
     is_int(live_in(&after, (unsigned)cls) - live_in(&before, (unsigned)cls), XN - XM,
-           "blocks of a thread that exited, freed by another: allocs - frees grew by %d",
+           "a worker's blocks, some freed by another thread, the worker gone: allocs - frees grew by %d",
            XN - XM);
     ok(after.classes[cls].remote_frees - before.classes[cls].remote_frees >= XM,
        "frees of a live thread's blocks by another thread count as remote frees (%llu)",

@@ -30,7 +30,9 @@
 #define FREED 400
 #define SIZE 40
 
-static void *blocks[BLOCKS];
+#define CHURN 4096
+
+static void *blocks[BLOCKS], *churn[CHURN];
 static hak_stats_t stats;
 static struct hak_publish_snapshot snap;
 
@@ -60,8 +62,9 @@ static uint64_t realtime_ms(void)
 }
 
 /* Polls this process's own snapshot until a refresh later than after_ms
- * is in it.  Each round goes through slow paths of the allocator (a huge
- * block, malloc_trim) so that the library has a chance to refresh. */
+ * is in it.  Each round goes through slow paths of the allocator (thread
+ * cache refills and flushes of another class, a huge block, malloc_trim)
+ * so that the library has a chance to refresh. */
 static void await_refresh(uint64_t after_ms)
 {
   char path[128];
@@ -70,6 +73,10 @@ static void await_refresh(uint64_t after_ms)
   for (int round = 0; round < 500; round++) {
     struct timespec pause = {0, 20 * 1000 * 1000};
     nanosleep(&pause, NULL);
+    for (int i = 0; i < CHURN; i++)
+      churn[i] = malloc(200);
+    for (int i = 0; i < CHURN; i++)
+      free(churn[i]);
     free(malloc(8 << 20));
     malloc_trim(0);
     int fd = open(path, O_RDONLY | O_CLOEXEC);

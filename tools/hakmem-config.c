@@ -258,7 +258,8 @@ static void json_string(FILE *f, const char *s, size_t max)
 #define CLASS_FIELDS(X) \
   X(block_size) X(allocs) X(frees) X(refills) X(flushes) X(remote_frees) X(drains) X(slabs)
 
-/* The snapshot as the members of a JSON object (without the braces). */
+/* The snapshot as the members of a JSON object (without the braces);
+ * "stats" is null until the first refresh. */
 static void json_snapshot(FILE *f, const struct hak_publish_snapshot *s)
 {
   const hak_stats_t *st = &s->stats;
@@ -270,6 +271,10 @@ static void json_snapshot(FILE *f, const struct hak_publish_snapshot *s)
           (unsigned long long)s->h.refreshes, (unsigned long long)s->h.refresh_ms,
           s->h.refreshes ? (long long)(now - s->h.refresh_ms) : -1LL,
           s->h.flags & HAK_PUBLISH_FINAL ? "true" : "false");
+  if (!s->h.refreshes && !(s->h.flags & HAK_PUBLISH_FINAL)) {
+    fprintf(f, "  \"stats\": null");
+    return;
+  }
   fprintf(f, "  \"stats\": {\n    \"version\": \"%u.%u.%u\",\n", (st->version >> 16) & 0xff,
           (st->version >> 8) & 0xff, st->version & 0xff);
 #define X(field) fprintf(f, "    \"" #field "\": %llu,\n", (unsigned long long)st->field);
@@ -506,9 +511,20 @@ static uint64_t total_frees(const hak_stats_t *st)
   return n;
 }
 
-static void mib(char buf[32], uint64_t v)
+/* v bytes with a binary unit: "12.5 MiB". */
+static const char *human(char buf[32], uint64_t v)
 {
-  snprintf(buf, 32, "%.1f MiB", (double)v / (1024.0 * 1024.0));
+  static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (v < 1024) {
+    snprintf(buf, 32, "%llu B", (unsigned long long)v);
+    return buf;
+  }
+  double x = (double)v / 1024;
+  unsigned k = 0;
+  for (; x >= 1024 && k < 3; k++)
+    x /= 1024;
+  snprintf(buf, 32, "%.1f %s", x, unit[k]);
+  return buf;
 }
 
 enum run_report { REPORT_SUMMARY, REPORT_FULL, REPORT_JSON };
@@ -527,28 +543,34 @@ static void run_report(FILE *out, enum run_report how, const char *cmd, const si
   if (how == REPORT_JSON) {
     fprintf(out, "{\n  \"exit_status\": %d,\n  \"signal\": %d,\n",
             killed ? 128 + info->si_status : info->si_status, killed ? info->si_status : 0);
-    if (s)
+    if (s && s->h.start_ms)
       json_snapshot(out, s);
     else
       fprintf(out, "  \"stats\": null");
     fprintf(out, "\n}\n");
     return;
   }
-  if (!s) {
-    fprintf(out, "%s: %s %s; it published no HAKMEM statistics (it did not run on HAKMEM, "
-                 "or ended before its first refresh)\n", progname, cmd, status);
+  if (!s || !s->h.start_ms) {
+    /* The library never adopted the snapshot hakmem-config prepared. */
+    fprintf(out, "%s: %s %s; it published no HAKMEM statistics (it made no allocation, or it "
+                 "did not run on HAKMEM: static and setuid programs ignore LD_PRELOAD)\n",
+            progname, cmd, status);
+    return;
+  }
+  if (!s->h.refreshes && !(s->h.flags & HAK_PUBLISH_FINAL)) {
+    fprintf(out, "%s: %s %s; it ran on HAKMEM but ended (by a signal or _exit) before its first "
+                 "refresh of the statistics\n", progname, cmd, status);
     return;
   }
   const char *when = s->h.flags & HAK_PUBLISH_FINAL ? "" : " (last refresh before the end)";
   if (how == REPORT_SUMMARY) {
     char peak[32], live[32];
-    mib(peak, s->stats.mapped_peak);
-    mib(live, s->stats.live_bytes);
-    fprintf(out, "%s: %s %s; HAKMEM%s: %llu allocations, %llu frees, %llu threads, "
-                 "peak %s mapped, %s live\n",
+    unsigned long long threads = (unsigned long long)s->stats.threads;
+    fprintf(out, "%s: %s %s; HAKMEM%s: %llu allocations, %llu frees, peak %s mapped, %s live, "
+                 "%llu thread%s\n",
             progname, cmd, status, when, (unsigned long long)total_allocs(&s->stats),
-            (unsigned long long)total_frees(&s->stats), (unsigned long long)s->stats.threads,
-            peak, live);
+            (unsigned long long)total_frees(&s->stats), human(peak, s->stats.mapped_peak),
+            human(live, s->stats.live_bytes), threads, threads == 1 ? "" : "s");
     return;
   }
   fprintf(out, "%s: %s %s; HAKMEM statistics of process %d (%.16s)%s:\n", progname, cmd, status,
@@ -632,8 +654,7 @@ static int cmd_run(int argc, char **argv)
     }
   struct hak_publish_snapshot snap;
   const struct hak_publish_snapshot *s = NULL;
-  if (read_snapshot(path, (int)child, &snap) == 0 &&
-      (snap.h.refreshes || (snap.h.flags & HAK_PUBLISH_FINAL)))
+  if (read_snapshot(path, (int)child, &snap) == 0)
     s = &snap;
   unlink(path);
   while (waitpid(child, NULL, 0) < 0 && errno == EINTR)

@@ -11,14 +11,22 @@ tools_hakmem_config_LDADD = libhakmem.la
 
 # Tests of hakmem-config, the published statistics and the crash report.
 # config_target: a program on HAKMEM with a known workload that publishes
-# its statistics and waits; crash_prog: faults in the ways crash_report.sh
-# checks.
+# its statistics and waits; crash_prog: crashes in the ways crash_report.sh
+# checks.  They use the test programs' flags (tests/local.mk).
 check_PROGRAMS += tests/config_stats_consistency tests/config_target tests/crash_prog
-tests_config_stats_consistency_LDADD = libhakmem.la $(PTHREAD_LIBS)
-tests_config_stats_consistency_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
-tests_config_target_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
-tests_config_target_LDADD = libhakmem.la
-tests_crash_prog_LDADD = libhakmem.la
+tests_config_stats_consistency_SOURCES = tests/config_stats_consistency.c $(hak_tests_headers)
+tests_config_stats_consistency_CPPFLAGS = $(hak_tests_cppflags)
+tests_config_stats_consistency_CFLAGS = $(hak_tests_cflags)
+tests_config_stats_consistency_LDFLAGS = -no-install
+tests_config_stats_consistency_LDADD = $(hak_tests_ldadd)
+tests_config_target_CPPFLAGS = $(hak_tests_cppflags) -I$(top_srcdir)/src
+tests_config_target_CFLAGS = $(hak_tests_cflags)
+tests_config_target_LDFLAGS = -no-install
+tests_config_target_LDADD = $(hak_tests_ldadd)
+tests_crash_prog_CPPFLAGS = $(hak_tests_cppflags)
+tests_crash_prog_CFLAGS = $(hak_tests_cflags)
+tests_crash_prog_LDFLAGS = -no-install
+tests_crash_prog_LDADD = $(hak_tests_ldadd)
 
 TESTS += tests/config_cli.sh tests/config_stats.sh tests/config_stats_consistency \
 	tests/crash_report.sh
