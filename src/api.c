@@ -74,8 +74,10 @@ static void *alloc_big(size_t size, size_t align, bool zero)
 
 static inline void *alloc(size_t size)
 {
-  if (HAK_LIKELY(size <= HAK_TINY_MAX))
-    return cache_pop(&hak_tbins[hak_tiny_class[(size + 15) >> 4]], hak_tiny_class[(size + 15) >> 4]);
+  if (HAK_LIKELY(size <= HAK_TINY_MAX)) {
+    unsigned cls = hak_tiny_class[(size + 15) >> 4];
+    return cache_pop(&hak_tbins[cls], cls);
+  }
   if (size <= HAK_MID_MAX)
     return alloc_class(hak_size_class(size));
   return alloc_big(size, 0, false);
@@ -100,12 +102,12 @@ static inline void dealloc(void *p, const char *call)
   if (HAK_LIKELY(reg >= HAK_REG_SS_SMALL)) {
     struct hak_slab *s = hak_slab_of(p, reg);
     if (HAK_LIKELY(atomic_load_explicit(&s->owner, memory_order_relaxed) == hak_theap)) {
-      uintptr_t *w = p;
-      if (HAK_LIKELY(w[1] != hak_free_key) && !(FAST_PATH_CHECKS && !hak_slab_block_valid(s, p))) {
+      uintptr_t *w = p, key = hak_free_key;
+      if (HAK_LIKELY(w[1] != key) && !(FAST_PATH_CHECKS && !hak_slab_block_valid(s, p))) {
         struct hak_tbin *b = s->bin;
         w[0] = (uintptr_t)b->head;
-        w[1] = hak_free_key;
         b->head = p;
+        w[1] = key;
         b->frees++;
         if (HAK_UNLIKELY(--b->room == 0))
           hak_cache_overflow(b);

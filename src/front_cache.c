@@ -272,10 +272,10 @@ void *hak_cache_alloc_slow(unsigned cls)
  * check, a heap without cache, or the double-free mark. */
 void hak_cache_free_slow(void *p, struct hak_slab *s, const char *call)
 {
-  if (HAK_UNLIKELY(!hak_slab_block_valid(s, p)))
-    hak_report_bad_free(call, p, "invalid pointer (not the start of a HAKMEM block)");
   if (HAK_UNLIKELY(((uintptr_t *)p)[1] == hak_free_key))
     hak_report_bad_free(call, p, "double free");
+  if (HAK_UNLIKELY(!hak_slab_block_valid(s, p)))
+    hak_report_bad_free(call, p, "invalid pointer (not the start of a HAKMEM block)");
   struct hak_heap *h = hak_heap_get();
   struct hak_heap *o = atomic_load_explicit(&s->owner, memory_order_acquire);
   unsigned cls = s->cls;

@@ -57,14 +57,14 @@ enum {
   HAK_REG_SS_SMALL = 16, /* SuperSlab of 64 KiB slabs (classes to 8 KiB) */
   HAK_REG_SS_MID = 18,   /* SuperSlab of 256 KiB slabs (classes above 8 KiB) */
 };
-extern uint8_t hak_registry[HAK_REG_UNITS];
+extern HAK_INTERNAL uint8_t hak_registry[HAK_REG_UNITS];
 
 static inline unsigned hak_reg_lookup(const void *p)
 {
-  uintptr_t a = (uintptr_t)p;
-  if (HAK_UNLIKELY(a >> HAK_VA_BITS))
+  uintptr_t unit = (uintptr_t)p >> HAK_SS_SHIFT;
+  if (HAK_UNLIKELY(unit >= HAK_REG_UNITS))
     return HAK_REG_NONE;
-  return __atomic_load_n(&hak_registry[a >> HAK_SS_SHIFT], __ATOMIC_RELAXED);
+  return __atomic_load_n(&hak_registry[unit], __ATOMIC_RELAXED);
 }
 void hak_reg_set(uintptr_t start, size_t len, uint8_t head, uint8_t rest);
 /* "tiny", "mid", "large", "huge" or NULL: the tier of the HAKMEM memory that
@@ -244,7 +244,7 @@ static inline struct hak_heap *hak_owner_untag(struct hak_heap *o)
 extern __thread struct hak_tbin hak_tbins[HAK_TINY_CLASSES];
 extern __thread struct hak_heap *hak_theap; /* &hak_no_heap until first use */
 extern struct hak_heap hak_no_heap;
-extern uintptr_t hak_free_key; /* marks freed blocks (word 1) to catch double frees */
+extern HAK_INTERNAL uintptr_t hak_free_key; /* marks freed blocks (word 1) to catch double frees */
 
 /* front_cache.c */
 struct hak_heap *hak_heap_get(void);
