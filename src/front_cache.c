@@ -265,6 +265,7 @@ void *hak_cache_alloc_slow(unsigned cls)
     return NULL;
   }
   b->room -= got;
+  hak_slow_tick();
   return pop(b);
 }
 

@@ -5,6 +5,8 @@
  * double-free key, the thread-exit key and the fork handlers.  It can run
  * under LD_PRELOAD before libc has finished its own start-up. */
 #include "internal.h"
+#include "crash.h"
+#include "publish.h"
 
 #include <pthread.h>
 #include <sys/auxv.h>
@@ -61,4 +63,25 @@ void hak_init_slow(void)
   atomic_store_explicit(&hak_initialized, 1, memory_order_release);
   /* From here on HAKMEM can serve allocations; the calls below may make some. */
   pthread_atfork(fork_prepare, fork_parent, fork_child);
+  if (hak_opt[HAK_OPT_CRASH_REPORT])
+    hak_crash_install();
+  if (hak_opt[HAK_OPT_STATS_PUBLISH])
+    hak_publish_start();
+}
+
+/* Slow paths call this: refreshes the published statistics when due. */
+void hak_slow_tick(void)
+{
+  if (HAK_UNLIKELY(hak_opt[HAK_OPT_STATS_PUBLISH]))
+    hak_publish_tick(hak_now_ms());
+}
+
+__attribute__((destructor)) static void hak_at_exit(void)
+{
+  if (!atomic_load_explicit(&hak_initialized, memory_order_acquire))
+    return;
+  if (hak_opt[HAK_OPT_STATS])
+    hak_stats_report_at_exit();
+  if (hak_opt[HAK_OPT_STATS_PUBLISH])
+    hak_publish_stop();
 }

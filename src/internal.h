@@ -284,6 +284,7 @@ static inline void hak_unlock(hak_lock_t *l) { atomic_store_explicit(&l->v, 0, m
 
 extern _Atomic int hak_initialized;
 void hak_init_slow(void);
+void hak_slow_tick(void);
 static inline void hak_init(void)
 {
   if (HAK_UNLIKELY(!atomic_load_explicit(&hak_initialized, memory_order_acquire)))

@@ -62,7 +62,7 @@ check "the table is not empty" test -s "$tmp/table"
 check "env shows each unset variable with its default" \
   test "$(grep -c '^  current: unset (the default, ' "$tmp/out")" -eq "$(wc -l <"$tmp/table")"
 check "env shows defaults and ranges from the table" \
-  grep -q '^  integer 0\.\.4096 blocks, default 256$' "$tmp/out"
+  grep -q '^  integer 0\.\.65536 blocks, default 2048$' "$tmp/out"
 check "env marks the debug-only variables" \
   sh -c 'sed -n "/^HAKMEM_ACE_TRACE\$/,/^\$/p" "$1" | grep -q "debug build only"' sh "$tmp/out"
 
@@ -74,7 +74,7 @@ check "env shows a boolean's parsed value" \
 
 HAKMEM_TCACHE_MAX=abc hc 1 env; ok $? "env with an invalid value exits 1"
 check "env flags the invalid value and names the default used instead" \
-  sh -c 'sed -n "/^HAKMEM_TCACHE_MAX\$/,/^\$/p" "$1" | grep -qx "  current: .abc. INVALID (not an integer from 0 to 4096): the library uses the default, 256"' sh "$tmp/out"
+  sh -c 'sed -n "/^HAKMEM_TCACHE_MAX\$/,/^\$/p" "$1" | grep -qx "  current: .abc. INVALID (not an integer from 0 to 65536): the library uses the default, 2048"' sh "$tmp/out"
 
 HAKMEM_NO_SUCH_VARIABLE=1 hc 1 env; ok $? "env with an unknown HAKMEM_ variable exits 1"
 check "env names the unknown variable" \
