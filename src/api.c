@@ -293,7 +293,10 @@ HAK_API int hak_malloc_trim(size_t pad)
     for (unsigned c = HAK_TINY_CLASSES; c < HAK_CLASSES; c++)
       hak_cache_flush(h, &h->mid[c - HAK_TINY_CLASSES], c, 0);
   }
-  return hak_pool_purge(true);
+  bool released = false;
+  hak_pool_purge(true, &released);
+  hak_ace_purge(true, &released);
+  return released;
 }
 
 HAK_API const char *hak_version(void) { return HAKMEM_VERSION_STRING; }

@@ -1,12 +1,15 @@
-/* huge.c - blocks above the mid tier: each in a mapping of its own.
+/* huge.c - mappings for blocks above the mid tier (Large and Huge tiers).
  *
- * A mapping covers whole 2 MiB units of address space (reserved PROT_NONE
- * beyond the pages in use), so the registry can say the unit is HAKMEM's
- * without sharing it with anybody.  A header at the mapping's start holds
- * the block's address and sizes; a block aligned beyond 64 bytes starts
- * `align` bytes in, and its header is found by walking back the registry
- * to the mapping's first unit.  realloc grows in place inside the
- * reservation, or moves the pages with mremap (no copy).
+ * Every such block lives in a mapping of its own that covers whole 2 MiB
+ * units of address space (reserved PROT_NONE beyond the pages in use), so
+ * the registry can say a unit is HAKMEM's without sharing it.  The
+ * mapping's first page holds its header (struct hak_big); the block starts
+ * 64 bytes in, or `align` bytes in when it must be aligned further, and its
+ * header is then found by walking the registry back to the first unit.
+ *
+ * Freed mappings go to the ACE (large.c), which keeps them warm for the
+ * next request of their size; realloc grows or shrinks in place inside the
+ * reservation, or moves the pages with mremap, without copying.
  */
 #include "internal.h"
 
@@ -14,28 +17,17 @@
 #include <string.h>
 #include <sys/mman.h>
 
-struct big_hdr {
-  uint64_t magic;
-  size_t span;   /* reserved bytes (whole 2 MiB units) */
-  size_t used;   /* bytes from the start that are read-write */
-  size_t offset; /* block start - mapping start */
-};
-#define BIG_MAGIC 0x48414b4d42494721ull /* "HAKMBIG!" */
-#define BIG_MIN_OFFSET 64
-
 static size_t round_up(size_t x, size_t to) { return (x + to - 1) & ~(to - 1); }
 
-static struct big_hdr *hdr_of(const void *p, unsigned reg)
+static struct hak_big *hdr_of(const void *p, unsigned reg)
 {
   uintptr_t u = (uintptr_t)p >> HAK_SS_SHIFT;
   while (reg == HAK_REG_HUGE_CONT)
-    reg = hak_registry[--u];
-  return (struct big_hdr *)(u << HAK_SS_SHIFT);
+    reg = __atomic_load_n(&hak_registry[--u], __ATOMIC_RELAXED);
+  return (struct hak_big *)(u << HAK_SS_SHIFT);
 }
 
-static bool is_huge(size_t usable) { return usable > HAK_SS_SIZE; }
-
-/* Reserves span bytes aligned to align, PROT_NONE. */
+/* Reserves span bytes aligned to align, PROT_NONE; NULL when refused. */
 static char *reserve(size_t span, size_t align)
 {
   size_t total = span + align;
@@ -57,136 +49,177 @@ static bool make_writable(char *base, size_t from, size_t to)
 {
   if (to <= from)
     return true;
-  if (mprotect(base + from, to - from, PROT_READ | PROT_WRITE) != 0)
+  int saved = errno;
+  if (mprotect(base + from, to - from, PROT_READ | PROT_WRITE) != 0) {
+    errno = saved;
     return false;
+  }
   if (!hak_opt[HAK_OPT_THP] && to - from >= HAK_SS_SIZE)
     hak_os_hugepages(base + from, to - from, false);
   return true;
 }
 
-static void count_alloc(size_t usable, int dir)
+static void count_live(const struct hak_big *b, int dir)
 {
-  if (is_huge(usable))
-    atomic_fetch_add_explicit(dir > 0 ? &hak_gstats.huge_allocs : &hak_gstats.huge_frees, 1,
-                              memory_order_relaxed);
-  else
-    atomic_fetch_add_explicit(dir > 0 ? &hak_gstats.large_allocs : &hak_gstats.large_frees, 1,
-                              memory_order_relaxed);
+  size_t usable = b->used - b->offset;
+  bool huge = usable > HAK_SS_SIZE;
+  _Atomic uint64_t *n = dir > 0 ? (huge ? &hak_gstats.huge_allocs : &hak_gstats.large_allocs)
+                                : (huge ? &hak_gstats.huge_frees : &hak_gstats.large_frees);
+  atomic_fetch_add_explicit(n, 1, memory_order_relaxed);
   if (dir > 0)
     atomic_fetch_add_explicit(&hak_gstats.large_live_bytes, usable, memory_order_relaxed);
   else
     atomic_fetch_sub_explicit(&hak_gstats.large_live_bytes, usable, memory_order_relaxed);
 }
 
-void *hak_big_alloc(size_t size, size_t align, bool zero)
+/* Sets the read-write extent of a mapping to used bytes (page multiple,
+ * within the span); pages beyond it are given back. */
+bool hak_big_resize(struct hak_big *b, size_t used)
 {
-  (void)zero; /* fresh mappings read as zero */
-  size_t page = hak_os_page_size();
-  size_t offset = align > BIG_MIN_OFFSET ? align : BIG_MIN_OFFSET;
-  if (size > PTRDIFF_MAX - offset - 2 * HAK_SS_SIZE) {
-    errno = ENOMEM;
-    return NULL;
+  char *base = (char *)b;
+  if (used > b->used && !make_writable(base, b->used, used))
+    return false;
+  if (used < b->used) {
+    hak_os_purge(base + used, b->used - used);
+    mprotect(base + used, b->used - used, PROT_NONE);
   }
-  size_t used = round_up(offset + size, page);
+  b->used = used;
+  return true;
+}
+
+static struct hak_big *map_new(size_t used, size_t offset, size_t align)
+{
   size_t span = round_up(used, HAK_SS_SIZE);
   char *base = reserve(span, align > HAK_SS_SIZE ? align : HAK_SS_SIZE);
   if (!base || !make_writable(base, 0, used)) {
     if (base)
       munmap(base, span);
     atomic_fetch_add_explicit(&hak_gstats.ace_fail_mapfail, 1, memory_order_relaxed);
+    HAK_TRACE(HAK_OPT_ACE_TRACE, "ACE failure MapFail: the OS refused %zu bytes", span);
+    return NULL;
+  }
+  struct hak_big *b = (struct hak_big *)base;
+  b->magic = HAK_BIG_MAGIC;
+  b->span = span;
+  b->used = used;
+  b->offset = offset;
+  hak_stats_add_mapped((int64_t)span);
+  hak_reg_set((uintptr_t)base, span, HAK_REG_HUGE_HEAD, HAK_REG_HUGE_CONT);
+  return b;
+}
+
+void *hak_big_alloc(size_t size, size_t align, bool zero)
+{
+  size_t page = hak_os_page_size();
+  size_t offset = align > HAK_BIG_MIN_OFFSET ? align : HAK_BIG_MIN_OFFSET;
+  if (size > PTRDIFF_MAX - offset - 2 * HAK_SS_SIZE) {
     errno = ENOMEM;
     return NULL;
   }
-  struct big_hdr *h = (struct big_hdr *)base;
-  h->magic = BIG_MAGIC;
-  h->span = span;
-  h->used = used;
-  h->offset = offset;
-  hak_stats_add_mapped((int64_t)span);
-  hak_reg_set((uintptr_t)base, span, HAK_REG_HUGE_HEAD, HAK_REG_HUGE_CONT);
-  count_alloc(used - offset, +1);
-  return base + offset;
+  struct hak_big *b = hak_ace_take(size, align);
+  if (b) {
+    if (zero && !b->purged)
+      memset((char *)b + b->offset, 0, size);
+  } else {
+    int bin = hak_ace_bin(size, align);
+    size_t usable = bin >= 0 ? hak_ace_bin_size(bin) : size;
+    b = map_new(round_up(offset + usable, page), offset, align);
+    if (!b) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    b->bin = (int16_t)bin;
+  }
+  b->state = HAK_BIG_LIVE;
+  b->purged = false;
+  count_live(b, +1);
+  return (char *)b + b->offset;
 }
 
-static struct big_hdr *checked_hdr(const void *p, unsigned reg, const char *call)
+static struct hak_big *checked_hdr(const void *p, unsigned reg, const char *call)
 {
-  struct big_hdr *h = hdr_of(p, reg);
-  if (h->magic != BIG_MAGIC || (const char *)h + h->offset != (const char *)p)
+  struct hak_big *b = hdr_of(p, reg);
+  if (b->magic != HAK_BIG_MAGIC || (const char *)b + b->offset != (const char *)p)
     hak_report_bad_free(call, p, "invalid pointer (not the start of a HAKMEM block)");
-  return h;
+  if (b->state != HAK_BIG_LIVE)
+    hak_report_bad_free(call, p, "double free");
+  return b;
+}
+
+void hak_big_unmap(struct hak_big *b)
+{
+  size_t span = b->span;
+  b->magic = 0;
+  hak_reg_set((uintptr_t)b, span, HAK_REG_NONE, HAK_REG_NONE);
+  hak_os_unmap(b, span);
 }
 
 void hak_big_free(void *p, unsigned reg, const char *call)
 {
-  struct big_hdr *h = checked_hdr(p, reg, call);
-  size_t span = h->span;
-  count_alloc(h->used - h->offset, -1);
-  h->magic = 0;
-  hak_reg_set((uintptr_t)h, span, HAK_REG_NONE, HAK_REG_NONE);
-  hak_os_unmap(h, span);
+  struct hak_big *b = checked_hdr(p, reg, call);
+  count_live(b, -1);
+  if (!hak_ace_put(b))
+    hak_big_unmap(b);
 }
 
 size_t hak_big_usable(const void *p, unsigned reg)
 {
-  struct big_hdr *h = hdr_of(p, reg);
-  return h->used - h->offset;
+  struct hak_big *b = hdr_of(p, reg);
+  return b->used - b->offset;
 }
 
 void *hak_big_realloc(void *p, unsigned reg, size_t size)
 {
-  struct big_hdr *h = checked_hdr(p, reg, "realloc");
-  size_t page = hak_os_page_size(), old_usable = h->used - h->offset;
-  if (size <= HAK_MID_MAX / 2) { /* much smaller: move to the slab tiers */
+  struct hak_big *b = checked_hdr(p, reg, "realloc");
+  size_t page = hak_os_page_size(), old_usable = b->used - b->offset;
+  int bin = hak_ace_bin(size, 0);
+  if (bin >= 0 && bin == b->bin)
+    return p;
+  if (size <= HAK_MID_MAX || bin >= 0) {
+    /* Another tier or another ACE bin: a new block, as for malloc. */
     void *q = hak_malloc(size);
     if (q) {
-      memcpy(q, p, size);
+      memcpy(q, p, size < old_usable ? size : old_usable);
       hak_big_free(p, reg, "realloc");
     }
     return q;
   }
-  if (size > PTRDIFF_MAX - h->offset - 2 * HAK_SS_SIZE) {
+  if (size > PTRDIFF_MAX - b->offset - 2 * HAK_SS_SIZE) {
     errno = ENOMEM;
     return NULL;
   }
-  size_t used = round_up(h->offset + size, page);
-  char *base = (char *)h;
-  if (used <= h->span) { /* grow or shrink inside the reservation */
-    if (used > h->used && !make_writable(base, h->used, used)) {
+  /* Huge: grow or shrink in place inside the reservation, else move. */
+  size_t used = round_up(b->offset + size, page);
+  count_live(b, -1);
+  b->bin = -1;
+  if (used <= b->span) {
+    bool ok = hak_big_resize(b, used);
+    count_live(b, +1);
+    if (!ok) {
       errno = ENOMEM;
       return NULL;
     }
-    if (used < h->used) {
-      hak_os_purge(base + used, h->used - used);
-      mprotect(base + used, h->used - used, PROT_NONE);
-    }
-    count_alloc(old_usable, -1);
-    h->used = used;
-    count_alloc(used - h->offset, +1);
     return p;
   }
-  /* Move: reserve a larger aligned span and move the pages there. */
-  size_t span = round_up(used + used / 4, HAK_SS_SIZE); /* headroom for growth by steps */
-  size_t align = h->offset > HAK_SS_SIZE ? h->offset : HAK_SS_SIZE;
-  char *nb = reserve(span, align);
-  if (!nb) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  size_t old_used = h->used, old_span = h->span;
-  if (mremap(base, old_used, old_used, MREMAP_MAYMOVE | MREMAP_FIXED, nb) == MAP_FAILED ||
+  size_t span = round_up(used + used / 4, HAK_SS_SIZE); /* room to grow again */
+  size_t align = b->offset > HAK_SS_SIZE ? b->offset : HAK_SS_SIZE;
+  char *nb = reserve(span, align), *base = (char *)b;
+  size_t old_used = b->used, old_span = b->span;
+  if (!nb || mremap(base, old_used, old_used, MREMAP_MAYMOVE | MREMAP_FIXED, nb) == MAP_FAILED ||
       !make_writable(nb, old_used, used)) {
-    munmap(nb, span);
+    if (nb)
+      munmap(nb, span);
+    count_live(b, +1);
     errno = ENOMEM;
     return NULL;
   }
   hak_reg_set((uintptr_t)base, old_span, HAK_REG_NONE, HAK_REG_NONE);
   munmap(base + old_used, old_span - old_used);
-  h = (struct big_hdr *)nb;
-  h->span = span;
-  h->used = used;
+  b = (struct hak_big *)nb;
+  b->span = span;
+  b->used = used;
   hak_stats_add_mapped((int64_t)span - (int64_t)old_span);
   hak_reg_set((uintptr_t)nb, span, HAK_REG_HUGE_HEAD, HAK_REG_HUGE_CONT);
-  count_alloc(old_usable, -1);
-  count_alloc(used - h->offset, +1);
-  return nb + h->offset;
+  count_live(b, +1);
+  return nb + b->offset;
 }

@@ -20,22 +20,27 @@ _Atomic int hak_initialized;
 static _Atomic int init_started;
 uintptr_t hak_free_key;
 
+/* Fork: every lock, in one order, so the child gets consistent state. */
 static void fork_prepare(void)
 {
   hak_heaps_lock();
   hak_pool_atfork_prepare();
+  hak_ace_atfork_prepare();
 }
 
 static void fork_parent(void)
 {
+  hak_ace_atfork_parent();
   hak_pool_atfork_parent();
   hak_heaps_unlock();
 }
 
 static void fork_child(void)
 {
+  hak_ace_atfork_child();
   hak_pool_atfork_child();
   hak_heaps_atfork_child();
+  hak_purge_atfork_child();
 }
 
 static uintptr_t make_key(void)
@@ -80,6 +85,7 @@ __attribute__((destructor)) static void hak_at_exit(void)
 {
   if (!atomic_load_explicit(&hak_initialized, memory_order_acquire))
     return;
+  hak_purge_at_exit();
   if (hak_opt[HAK_OPT_STATS])
     hak_stats_report_at_exit();
   if (hak_opt[HAK_OPT_STATS_PUBLISH])

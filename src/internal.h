@@ -185,7 +185,7 @@ struct hak_slab *hak_pool_acquire(struct hak_heap *h, unsigned cls);
 void hak_pool_release(struct hak_heap *h, struct hak_slab *s);
 void hak_pool_publish(struct hak_slab *s);
 struct hak_slab *hak_pool_adopt(struct hak_heap *h, unsigned cls);
-bool hak_pool_purge(bool force);
+bool hak_pool_purge(bool force, bool *released);
 void hak_pool_foreach_slab(void (*fn)(const struct hak_slab *, void *), void *arg);
 void hak_pool_atfork_prepare(void);
 void hak_pool_atfork_parent(void);
@@ -261,10 +261,46 @@ void hak_heaps_atfork_child(void);
 /* ------------------------------------------------------------------ */
 /* Large and Huge tiers (sizes above HAK_MID_MAX)                      */
 
+/* A Large or Huge mapping: whole 2 MiB units, this header at the start
+ * (its first page is never purged), the block `offset` bytes in. */
+struct hak_big {
+  uint64_t magic;
+  size_t span;            /* reserved bytes */
+  size_t used;            /* bytes from the start that are read-write */
+  size_t offset;          /* block start - mapping start */
+  struct hak_big *next;   /* ACE cache list */
+  uint64_t cached_ms;     /* when it entered the cache */
+  int16_t bin;            /* ACE bin, or -1 */
+  uint8_t state;          /* HAK_BIG_LIVE or HAK_BIG_CACHED */
+  bool purged;            /* cached and given back to the OS */
+};
+enum { HAK_BIG_LIVE = 1, HAK_BIG_CACHED = 2 };
+#define HAK_BIG_MAGIC 0x48414b4d42494721ull /* "HAKMBIG!" */
+#define HAK_BIG_MIN_OFFSET 64
+
+/* huge.c: the mappings */
 void *hak_big_alloc(size_t size, size_t align, bool zero);
 void hak_big_free(void *p, unsigned reg, const char *call);
 size_t hak_big_usable(const void *p, unsigned reg);
 void *hak_big_realloc(void *p, unsigned reg, size_t size);
+void hak_big_unmap(struct hak_big *b);
+bool hak_big_resize(struct hak_big *b, size_t used);
+
+/* large.c: the ACE (Adaptive Cache Engine) */
+#define HAK_ACE_BINS 24
+int hak_ace_bin(size_t size, size_t align);       /* -1: outside the ACE classes */
+size_t hak_ace_bin_size(int bin);
+struct hak_big *hak_ace_take(size_t size, size_t align);
+bool hak_ace_put(struct hak_big *b);
+bool hak_ace_purge(bool force, bool *released);
+void hak_ace_atfork_prepare(void);
+void hak_ace_atfork_parent(void);
+void hak_ace_atfork_child(void);
+
+/* purge.c: the background purger */
+void hak_purge_kick(void);
+void hak_purge_atfork_child(void);
+void hak_purge_at_exit(void);
 
 /* ------------------------------------------------------------------ */
 /* OS, locks, init, stats                                              */

@@ -11,7 +11,9 @@ libhakmem_la_SOURCES = \
 	src/shared_pool.c \
 	src/slab.c \
 	src/front_cache.c \
+	src/large.c \
 	src/huge.c \
+	src/purge.c \
 	src/stats.c \
 	src/init.c \
 	src/api.c

@@ -14,8 +14,6 @@ const hak_option_desc hak_option_table[HAK_OPT_COUNT] = {
     "validate every free and every slab operation (slower; implies HAKMEM_TCACHE_MAX=0)"},
   [HAK_OPT_THP] = {"HAKMEM_THP", HAK_OPT_BOOL, 0, 0, 1, 0, "",
     "allow transparent huge pages for SuperSlabs"},
-  [HAK_OPT_SS_RESERVE] = {"HAKMEM_SS_RESERVE", HAK_OPT_INT, 2, 0, 1024, 0, "superslabs",
-    "empty SuperSlabs kept mapped (purged) before more are unmapped"},
   [HAK_OPT_CACHE_MB] = {"HAKMEM_CACHE_MB", HAK_OPT_INT, 64, 0, 1048576, 0, "MiB",
     "most memory the Large tier's ACE and the Huge tier's cache may hold"},
   [HAK_OPT_STATS] = {"HAKMEM_STATS", HAK_OPT_BOOL, 0, 0, 1, 0, "",

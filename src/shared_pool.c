@@ -80,7 +80,6 @@ static struct hak_stack ownerless_stack[HAK_CLASSES];
 static hak_lock_t grow_lock;
 static struct hak_superslab *all_ss[KINDS];        /* under grow_lock */
 static struct hak_superslab *_Atomic current_ss[KINDS];
-static _Atomic uint64_t last_purge_ms;
 static _Atomic int purging;
 
 static inline unsigned kind_of_class(unsigned cls)
@@ -199,12 +198,9 @@ void hak_pool_release(struct hak_heap *h, struct hak_slab *s)
     purge_slab(s);
     return;
   }
-  uint64_t now = hak_now_ms();
-  s->empty_since = (uint32_t)now;
+  s->empty_since = (uint32_t)hak_now_ms();
   stack_push(&empty_stack[s->cls], s);
-  if (now - atomic_load_explicit(&last_purge_ms, memory_order_relaxed) >=
-      (uint64_t)hak_opt[HAK_OPT_PURGE_DELAY_MS])
-    hak_pool_purge(false);
+  hak_purge_kick();
 }
 
 void hak_pool_publish(struct hak_slab *s)
@@ -238,16 +234,16 @@ struct hak_slab *hak_pool_adopt(struct hak_heap *h, unsigned cls)
 }
 
 /* Purges EMPTY slabs older than the delay (all with force), and recycles
- * ownerless slabs whose blocks have all come back.  Returns whether it gave
- * any memory back.  One purger at a time; others return at once. */
-bool hak_pool_purge(bool force)
+ * ownerless slabs whose blocks have all come back.  Returns whether EMPTY
+ * slabs wait for a later pass; *released says whether memory was given
+ * back.  One purger at a time; another caller returns at once. */
+bool hak_pool_purge(bool force, bool *released)
 {
   if (atomic_exchange_explicit(&purging, 1, memory_order_acquire))
-    return false;
+    return true;
   uint64_t now = hak_now_ms();
   uint32_t delay = (uint32_t)hak_opt[HAK_OPT_PURGE_DELAY_MS];
-  bool purged = false;
-  atomic_store_explicit(&last_purge_ms, now, memory_order_relaxed);
+  bool pending = false;
   static struct hak_heap purger; /* owner token while inspecting a slab */
   for (unsigned c = 0; c < HAK_CLASSES; c++) {
     for (struct hak_slab *s = stack_take_all(&ownerless_stack[c]), *next; s; s = next) {
@@ -257,7 +253,7 @@ bool hak_pool_purge(bool force)
       if (s->used == 0) {
         atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
         purge_slab(s);
-        purged = true;
+        *released = true;
       } else {
         hak_slab_abandon(s);
       }
@@ -267,19 +263,20 @@ bool hak_pool_purge(bool force)
       next = atomic_load_explicit(&s->next, memory_order_relaxed);
       if (force || (uint32_t)now - s->empty_since >= delay) {
         purge_slab(s);
-        purged = true;
+        *released = true;
       } else {
         atomic_store_explicit(&s->next, keep, memory_order_relaxed);
         keep = s;
       }
     }
+    pending |= keep != NULL;
     for (struct hak_slab *s = keep, *next; s; s = next) {
       next = atomic_load_explicit(&s->next, memory_order_relaxed);
       stack_push(&empty_stack[c], s);
     }
   }
   atomic_store_explicit(&purging, 0, memory_order_release);
-  return purged;
+  return pending;
 }
 
 void hak_pool_foreach_slab(void (*fn)(const struct hak_slab *, void *), void *arg)

@@ -1,0 +1,227 @@
+/* large.c - the ACE (Adaptive Cache Engine): warm caches of freed Large
+ * and Huge mappings.
+ *
+ * Large blocks (32 KiB .. 2 MiB) are rounded up to one of 24 bins, four
+ * per doubling, and every mapping of a bin has the same size, so a cached
+ * mapping serves the next request of its bin as it is: no mmap, munmap or
+ * mprotect.  Each bin's cache limit adapts: a run of misses doubles it, a
+ * purge pass with no hit since the last one halves it and unmaps what no
+ * longer fits.  Cached mappings are purged (MADV_DONTNEED, header page
+ * kept) after HAKMEM_PURGE_DELAY_MS; the whole cache is bounded by
+ * HAKMEM_CACHE_MB.  Huge mappings (above 2 MiB) have a small cache of
+ * their own, served best-fit.
+ *
+ * An allocation the ACE cannot serve is counted by cause, as users of
+ * HAKMEM know them: Threshold (size or alignment outside the bins),
+ * Exhaustion (the bin's cache is empty), MapFail (the OS refused; counted
+ * in huge.c).
+ */
+#include "internal.h"
+
+#define BIN_LIMIT_MAX 64
+#define HUGE_CACHE_MAX 8
+
+struct ace_bin {
+  hak_lock_t lock;
+  struct hak_big *head;   /* most recently cached first */
+  uint32_t count, limit;
+  uint32_t miss_run;      /* misses since the last hit */
+  uint32_t hits_since_purge;
+};
+
+static struct ace_bin bins[HAK_ACE_BINS + 1]; /* the last one: Huge mappings */
+#define HUGE_BIN HAK_ACE_BINS
+
+static void trace_fail(const char *cause, size_t size)
+{
+  (void)cause;
+  (void)size;
+  HAK_TRACE(HAK_OPT_ACE_TRACE, "ACE failure %s: %zu bytes", cause, size);
+}
+
+int hak_ace_bin(size_t size, size_t align)
+{
+  if (size <= HAK_MID_MAX || size > HAK_SS_SIZE || align > HAK_BIG_MIN_OFFSET)
+    return -1;
+  unsigned b = 63u - (unsigned)__builtin_clzl(size - 1); /* 2^b < size <= 2^(b+1) */
+  return (int)((b - 15) * 4 + (unsigned)((size - 1) >> (b - 2)) - 4);
+}
+
+size_t hak_ace_bin_size(int bin)
+{
+  unsigned b = 15u + (unsigned)bin / 4u;
+  return (size_t)((unsigned)bin % 4u + 5u) << (b - 2);
+}
+
+static uint64_t cache_cap(void) { return (uint64_t)hak_opt[HAK_OPT_CACHE_MB] << 20; }
+
+static void cached_add(struct hak_big *b, int dir)
+{
+  if (dir > 0)
+    atomic_fetch_add_explicit(&hak_gstats.ace_cached_bytes, b->used, memory_order_relaxed);
+  else
+    atomic_fetch_sub_explicit(&hak_gstats.ace_cached_bytes, b->used, memory_order_relaxed);
+}
+
+static struct hak_big *take_huge(size_t size, size_t align)
+{
+  struct ace_bin *c = &bins[HUGE_BIN];
+  size_t page = hak_os_page_size();
+  size_t used = (HAK_BIG_MIN_OFFSET + size + page - 1) & ~(page - 1);
+  if (align > HAK_BIG_MIN_OFFSET)
+    return NULL;
+  hak_lock(&c->lock);
+  struct hak_big **best = NULL;
+  for (struct hak_big **pp = &c->head; *pp; pp = &(*pp)->next) {
+    size_t span = (*pp)->span;
+    if (span >= used && span / 2 <= used && (!best || span < (*best)->span))
+      best = pp;
+  }
+  struct hak_big *b = NULL;
+  if (best) {
+    b = *best;
+    *best = b->next;
+    c->count--;
+    c->hits_since_purge++;
+  }
+  hak_unlock(&c->lock);
+  if (b) {
+    cached_add(b, -1);
+    if (!hak_big_resize(b, used)) {
+      hak_big_unmap(b);
+      return NULL;
+    }
+    atomic_fetch_add_explicit(&hak_gstats.huge_cache_hits, 1, memory_order_relaxed);
+  }
+  return b;
+}
+
+struct hak_big *hak_ace_take(size_t size, size_t align)
+{
+  int bin = hak_ace_bin(size, align);
+  if (bin < 0) {
+    atomic_fetch_add_explicit(&hak_gstats.ace_misses, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&hak_gstats.ace_fail_threshold, 1, memory_order_relaxed);
+    trace_fail("Threshold", size);
+    return size > HAK_SS_SIZE ? take_huge(size, align) : NULL;
+  }
+  struct ace_bin *c = &bins[bin];
+  hak_lock(&c->lock);
+  struct hak_big *b = c->head;
+  if (b) {
+    c->head = b->next;
+    c->count--;
+    c->miss_run = 0;
+    c->hits_since_purge++;
+  } else if (++c->miss_run >= 2) {
+    c->limit = c->limit ? (c->limit * 2 < BIN_LIMIT_MAX ? c->limit * 2 : BIN_LIMIT_MAX) : 1;
+    c->miss_run = 0;
+  }
+  hak_unlock(&c->lock);
+  if (b) {
+    cached_add(b, -1);
+    atomic_fetch_add_explicit(&hak_gstats.ace_hits, 1, memory_order_relaxed);
+  } else {
+    atomic_fetch_add_explicit(&hak_gstats.ace_misses, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&hak_gstats.ace_fail_exhaustion, 1, memory_order_relaxed);
+    trace_fail("Exhaustion", size);
+  }
+  return b;
+}
+
+bool hak_ace_put(struct hak_big *b)
+{
+  struct ace_bin *c;
+  uint32_t limit;
+  if (b->bin >= 0) {
+    c = &bins[b->bin];
+    limit = 0; /* read under the lock */
+  } else if (b->offset == HAK_BIG_MIN_OFFSET && b->used - b->offset > HAK_SS_SIZE) {
+    c = &bins[HUGE_BIN];
+    limit = HUGE_CACHE_MAX;
+  } else {
+    return false;
+  }
+  if (hak_opt[HAK_OPT_PURGE_DELAY_MS] == 0 ||
+      atomic_load_explicit(&hak_gstats.ace_cached_bytes, memory_order_relaxed) + b->used > cache_cap())
+    return false;
+  bool cached = false;
+  hak_lock(&c->lock);
+  if (c->count < (b->bin >= 0 ? c->limit : limit)) {
+    b->state = HAK_BIG_CACHED;
+    b->cached_ms = hak_now_ms();
+    b->purged = false;
+    b->next = c->head;
+    c->head = b;
+    c->count++;
+    cached = true;
+  }
+  hak_unlock(&c->lock);
+  if (cached) {
+    cached_add(b, +1);
+    hak_purge_kick();
+  }
+  return cached;
+}
+
+/* One purge pass over every bin: purges mappings cached longer than the
+ * delay (all with force), shrinks the limits of idle bins and unmaps what
+ * exceeds them.  Returns whether anything is still cached; *released says
+ * whether memory was given back. */
+bool hak_ace_purge(bool force, bool *released)
+{
+  uint64_t now = hak_now_ms();
+  uint64_t delay = (uint64_t)hak_opt[HAK_OPT_PURGE_DELAY_MS];
+  size_t page = hak_os_page_size();
+  bool pending = false;
+  for (unsigned i = 0; i <= HUGE_BIN; i++) {
+    struct ace_bin *c = &bins[i];
+    struct hak_big *drop = NULL;
+    hak_lock(&c->lock);
+    if (i != HUGE_BIN && c->hits_since_purge == 0)
+      c->limit /= 2;
+    c->hits_since_purge = 0;
+    uint32_t keep = force ? 0 : i == HUGE_BIN ? HUGE_CACHE_MAX : c->limit;
+    uint32_t n = 0;
+    for (struct hak_big **pp = &c->head; *pp;) {
+      struct hak_big *b = *pp;
+      if (++n > keep) {
+        *pp = b->next;
+        c->count--;
+        b->next = drop;
+        drop = b;
+        continue;
+      }
+      if (!b->purged && now - b->cached_ms >= delay) {
+        hak_os_purge((char *)b + page, b->used - page);
+        b->purged = true;
+        *released = true;
+      }
+      pp = &b->next;
+    }
+    pending |= c->head != NULL;
+    hak_unlock(&c->lock);
+    while (drop) {
+      struct hak_big *b = drop;
+      drop = b->next;
+      cached_add(b, -1);
+      hak_big_unmap(b);
+      *released = true;
+    }
+  }
+  return pending;
+}
+
+void hak_ace_atfork_prepare(void)
+{
+  for (unsigned i = 0; i <= HUGE_BIN; i++)
+    hak_lock(&bins[i].lock);
+}
+
+void hak_ace_atfork_parent(void)
+{
+  for (unsigned i = 0; i <= HUGE_BIN; i++)
+    hak_unlock(&bins[i].lock);
+}
+
+void hak_ace_atfork_child(void) { hak_ace_atfork_parent(); }
