@@ -782,6 +782,14 @@ static void check_resolution(void)
   if (!ok(strcmp(om, oh) == 0 && strcmp(om, olibc) != 0,
           "malloc resolves to HAKMEM's object, not the C library"))
     diag("malloc in %s, hak_malloc in %s, printf in %s", om, oh, olibc);
+  /* The C library's own calls to malloc (here inside strdup) must reach
+   * HAKMEM too; HAKMEM reports a usable size of 0 for memory it does not
+   * own. */
+  char *s = strdup("a string the C library allocates");
+  size_t u = s ? hak_malloc_usable_size(s) : 0;
+  if (!ok(s && u > strlen(s), "the C library's internal malloc calls (strdup) reach HAKMEM"))
+    diag("hak_malloc_usable_size(strdup(...)) = %zu: the block is not HAKMEM's", u);
+  free(s);
   is_int(strcmp(hak_version(), HAKMEM_VERSION_STRING), 0, "hak_version() is \"%s\"",
          HAKMEM_VERSION_STRING);
 }
@@ -838,7 +846,7 @@ static void check_stats(void)
 int main(void)
 {
   page_size = (size_t)sysconf(_SC_PAGESIZE);
-  plan(2 + 2 * N_GROUPS + 4);
+  plan(3 + 2 * N_GROUPS + 4);
   check_resolution();
   const api_t *apis[2] = {&std_api, &hak_api};
   for (int ai = 0; ai < 2; ai++)
