@@ -118,8 +118,11 @@ void *hak_big_alloc(size_t size, size_t align, bool zero)
   }
   struct hak_big *b = hak_ace_take(size, align);
   if (b) {
-    if (zero && !b->purged)
-      memset((char *)b + b->offset, 0, size);
+    /* A purged mapping reads as zero except in its header page. */
+    if (zero) {
+      size_t dirty = b->purged ? (b->offset < page ? page - b->offset : 0) : size;
+      memset((char *)b + b->offset, 0, dirty < size ? dirty : size);
+    }
   } else {
     int bin = hak_ace_bin(size, align);
     size_t usable = bin >= 0 ? hak_ace_bin_size(bin) : size;
