@@ -175,11 +175,7 @@ void *hak_big_realloc(void *p, unsigned reg, size_t size)
 {
   struct hak_big *b = checked_hdr(p, reg, "realloc");
   size_t page = hak_os_page_size(), old_usable = b->used - b->offset;
-  int bin = hak_ace_bin(size, 0);
-  if (bin >= 0 && bin == b->bin)
-    return p;
-  if (size <= HAK_MID_MAX || bin >= 0) {
-    /* Another tier or another ACE bin: a new block, as for malloc. */
+  if (size <= HAK_MID_MAX) { /* to the slab tiers */
     void *q = hak_malloc(size);
     if (q) {
       memcpy(q, p, size < old_usable ? size : old_usable);
@@ -191,12 +187,19 @@ void *hak_big_realloc(void *p, unsigned reg, size_t size)
     errno = ENOMEM;
     return NULL;
   }
-  /* Huge: grow or shrink in place inside the reservation, else move. */
-  size_t used = round_up(b->offset + size, page);
+  /* The new extent: a whole ACE bin (so the mapping stays cacheable) or,
+   * for Huge and aligned blocks, just the pages needed.  Never a copy: the
+   * pages grow or shrink in place inside the reservation, or move with
+   * mremap. */
+  int bin = b->offset == HAK_BIG_MIN_OFFSET ? hak_ace_bin(size, 0) : -1;
+  if (bin >= 0 && bin == b->bin)
+    return p;
+  size_t used = (b->offset + (bin >= 0 ? hak_ace_bin_size(bin) : size) + page - 1) & ~(page - 1);
   count_live(b, -1);
-  b->bin = -1;
   if (used <= b->span) {
     bool ok = hak_big_resize(b, used);
+    if (ok)
+      b->bin = (int16_t)bin;
     count_live(b, +1);
     if (!ok) {
       errno = ENOMEM;
@@ -221,6 +224,7 @@ void *hak_big_realloc(void *p, unsigned reg, size_t size)
   b = (struct hak_big *)nb;
   b->span = span;
   b->used = used;
+  b->bin = (int16_t)bin;
   hak_stats_add_mapped((int64_t)span - (int64_t)old_span);
   hak_reg_set((uintptr_t)nb, span, HAK_REG_HUGE_HEAD, HAK_REG_HUGE_CONT);
   count_live(b, +1);
