@@ -91,6 +91,7 @@ static void free_foreign(void *p, unsigned reg, const char *call)
   }
   if (!p)
     return;
+  hak_init(); /* the options decide, even for a first call that is a free */
   if (FULL_CHECKS)
     hak_report_bad_free(call, p, "invalid pointer (not allocated by HAKMEM)");
   foreign_free(p);

@@ -146,6 +146,7 @@ bool hak_ace_put(struct hak_big *b)
       atomic_load_explicit(&hak_gstats.ace_cached_bytes, memory_order_relaxed) + b->used > cache_cap())
     return false;
   bool cached = false;
+  size_t used = b->used; /* b belongs to other threads once it is cached */
   hak_lock(&c->lock);
   if (c->count < (b->bin >= 0 ? c->limit : limit)) {
     b->state = HAK_BIG_CACHED;
@@ -158,7 +159,7 @@ bool hak_ace_put(struct hak_big *b)
   }
   hak_unlock(&c->lock);
   if (cached) {
-    cached_add(b, +1);
+    atomic_fetch_add_explicit(&hak_gstats.ace_cached_bytes, used, memory_order_relaxed);
     hak_purge_kick();
   }
   return cached;
