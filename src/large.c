@@ -55,12 +55,9 @@ size_t hak_ace_bin_size(int bin)
 
 static uint64_t cache_cap(void) { return (uint64_t)hak_opt[HAK_OPT_CACHE_MB] << 20; }
 
-static void cached_add(struct hak_big *b, int dir)
+static void uncount_cached(const struct hak_big *b)
 {
-  if (dir > 0)
-    atomic_fetch_add_explicit(&hak_gstats.ace_cached_bytes, b->used, memory_order_relaxed);
-  else
-    atomic_fetch_sub_explicit(&hak_gstats.ace_cached_bytes, b->used, memory_order_relaxed);
+  atomic_fetch_sub_explicit(&hak_gstats.ace_cached_bytes, b->used, memory_order_relaxed);
 }
 
 static struct hak_big *take_huge(size_t size, size_t align)
@@ -86,7 +83,7 @@ static struct hak_big *take_huge(size_t size, size_t align)
   }
   hak_unlock(&c->lock);
   if (b) {
-    cached_add(b, -1);
+    uncount_cached(b);
     if (!hak_big_resize(b, used)) {
       hak_big_unmap(b);
       return NULL;
@@ -119,7 +116,7 @@ struct hak_big *hak_ace_take(size_t size, size_t align)
   }
   hak_unlock(&c->lock);
   if (b) {
-    cached_add(b, -1);
+    uncount_cached(b);
     atomic_fetch_add_explicit(&hak_gstats.ace_hits, 1, memory_order_relaxed);
   } else {
     atomic_fetch_add_explicit(&hak_gstats.ace_misses, 1, memory_order_relaxed);
@@ -205,7 +202,7 @@ bool hak_ace_purge(bool force, bool *released)
     while (drop) {
       struct hak_big *b = drop;
       drop = b->next;
-      cached_add(b, -1);
+      uncount_cached(b);
       hak_big_unmap(b);
       *released = true;
     }
