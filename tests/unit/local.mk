@@ -1,1 +1,47 @@
-# tests/unit: unit tests of the library's modules and the tier tests (see the owner's notes when filled in).
+# tests/unit: unit tests of the library's modules, and tests of the Large
+# and Huge tiers.
+#
+# The unit tests reach the modules directly (internal.h): they link
+# libhakcore.la, the library's sources built again with HAKMEM_OVERRIDE=0,
+# so only the hak_* names are defined and the C library's malloc stays the
+# program's (stdio and the test harness never run on the allocator under
+# test).  The tier tests run on the real library (libhakmem.la), through
+# the standard malloc names.  Every test prints TAP (the drivers and the
+# environment are set in tests/local.mk).
+
+check_LTLIBRARIES += tests/unit/libhakcore.la
+tests_unit_libhakcore_la_SOURCES = $(libhakmem_la_SOURCES)
+tests_unit_libhakcore_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src -DHAKMEM_OVERRIDE=0
+tests_unit_libhakcore_la_CFLAGS = $(libhakmem_la_CFLAGS)
+
+hak_unit_headers = tests/tap.h tests/testutil.h tests/unit/unit.h
+hak_unit_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/src -I$(top_srcdir)/tests -DHAKMEM_OVERRIDE=0
+hak_unit_cflags = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
+hak_unit_ldadd = tests/unit/libhakcore.la $(PTHREAD_LIBS)
+
+# Tier tests: the -fno-builtin-* flags keep the compiler from assuming what
+# the allocation functions return and folding the checks of it away.
+hak_tier_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+hak_tier_cflags = $(AM_CFLAGS) $(PTHREAD_CFLAGS) \
+	-fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free \
+	-fno-builtin-aligned_alloc -fno-builtin-posix_memalign
+hak_tier_ldadd = libhakmem.la $(PTHREAD_LIBS)
+
+hak_unit_programs = \
+	tests/unit/unit_sizeclass \
+	tests/unit/unit_registry
+hak_tier_programs =
+check_PROGRAMS += $(hak_unit_programs) $(hak_tier_programs)
+TESTS += $(hak_unit_programs) $(hak_tier_programs)
+
+tests_unit_unit_sizeclass_SOURCES = tests/unit/unit_sizeclass.c $(hak_unit_headers)
+tests_unit_unit_sizeclass_CPPFLAGS = $(hak_unit_cppflags)
+tests_unit_unit_sizeclass_CFLAGS = $(hak_unit_cflags)
+tests_unit_unit_sizeclass_LDFLAGS = -no-install
+tests_unit_unit_sizeclass_LDADD = $(hak_unit_ldadd)
+
+tests_unit_unit_registry_SOURCES = tests/unit/unit_registry.c $(hak_unit_headers)
+tests_unit_unit_registry_CPPFLAGS = $(hak_unit_cppflags)
+tests_unit_unit_registry_CFLAGS = $(hak_unit_cflags)
+tests_unit_unit_registry_LDFLAGS = -no-install
+tests_unit_unit_registry_LDADD = $(hak_unit_ldadd)

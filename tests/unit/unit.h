@@ -1,0 +1,64 @@
+/* unit.h - helpers shared by the unit tests of HAKMEM's modules.
+ *
+ * The unit tests link the library's sources built with HAKMEM_OVERRIDE=0
+ * (tests/unit/libhakcore.la): they call hak_* and the modules directly
+ * while stdio and the TAP harness stay on the C library's malloc. */
+#ifndef HAKMEM_TESTS_UNIT_H
+#define HAKMEM_TESTS_UNIT_H
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "tap.h"
+
+/* A hang (a lost wake-up, a spinning lock) must end the test as a failure
+ * rather than stall `make check`: SIGALRM's default action kills us. */
+static inline void unit_watchdog(unsigned seconds)
+{
+  alarm(seconds);
+}
+
+/* Runs fn(arg) in a new thread and waits for it (the thread's exit runs
+ * HAKMEM's thread-exit handler before the join returns). */
+static inline void run_thread(void *(*fn)(void *), void *arg)
+{
+  pthread_t t;
+  if (pthread_create(&t, NULL, fn, arg) != 0)
+    bail_out("pthread_create failed");
+  if (pthread_join(t, NULL) != 0)
+    bail_out("pthread_join failed");
+}
+
+/* The slab descriptor of a SuperSlab block (NULL for other memory). */
+static inline struct hak_slab *slab_of(const void *p)
+{
+  unsigned reg = hak_reg_lookup(p);
+  return reg >= HAK_REG_SS_SMALL ? hak_slab_of(p, reg) : NULL;
+}
+
+/* The calling thread's cache of class cls (its heap must exist). */
+static inline struct hak_tbin *tbin_of(unsigned cls)
+{
+  return cls < HAK_TINY_CLASSES ? &hak_tbins[cls] : &hak_theap->mid[cls - HAK_TINY_CLASSES];
+}
+
+/* Blocks held in a thread cache. */
+static inline unsigned tbin_count(const struct hak_tbin *b)
+{
+  return b->cap - b->room;
+}
+
+static inline enum hak_slab_state slab_state(const struct hak_slab *s)
+{
+  return (enum hak_slab_state)atomic_load(&s->state);
+}
+
+static inline hak_stats_t stats_now(void)
+{
+  hak_stats_t st;
+  hak_stats_get(&st);
+  return st;
+}
+
+#endif
