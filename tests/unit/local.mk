@@ -29,7 +29,8 @@ hak_tier_ldadd = libhakmem.la $(PTHREAD_LIBS)
 
 hak_unit_programs = \
 	tests/unit/unit_sizeclass \
-	tests/unit/unit_registry
+	tests/unit/unit_registry \
+	tests/unit/unit_pool
 hak_tier_programs =
 check_PROGRAMS += $(hak_unit_programs) $(hak_tier_programs)
 TESTS += $(hak_unit_programs) $(hak_tier_programs)
@@ -45,3 +46,9 @@ tests_unit_unit_registry_CPPFLAGS = $(hak_unit_cppflags)
 tests_unit_unit_registry_CFLAGS = $(hak_unit_cflags)
 tests_unit_unit_registry_LDFLAGS = -no-install
 tests_unit_unit_registry_LDADD = $(hak_unit_ldadd)
+
+tests_unit_unit_pool_SOURCES = tests/unit/unit_pool.c $(hak_unit_headers)
+tests_unit_unit_pool_CPPFLAGS = $(hak_unit_cppflags)
+tests_unit_unit_pool_CFLAGS = $(hak_unit_cflags)
+tests_unit_unit_pool_LDFLAGS = -no-install
+tests_unit_unit_pool_LDADD = $(hak_unit_ldadd)
