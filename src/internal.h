@@ -144,8 +144,14 @@ struct hak_superslab {
   uint8_t kind;    /* HAK_REG_SS_SMALL or HAK_REG_SS_MID */
   uint8_t nslabs;
   _Atomic uint32_t unused_mask;    /* UNUSED slabs, claimable */
+  uint8_t state;                   /* HAK_SS_*, under the growth lock */
   struct hak_superslab *next_all;  /* all SuperSlabs of the kind */
 };
+/* A SuperSlab whose slabs are all UNUSED may be unmapped but for its
+ * header page (descriptors stay readable for the lock-free stacks); it is
+ * mapped again in place when needed, or DEAD if its range was taken. */
+enum { HAK_SS_MAPPED = 0, HAK_SS_UNMAPPED = 1, HAK_SS_DEAD = 2 };
+#define HAK_SS_RESERVE 2 /* fully unused SuperSlabs kept mapped per kind */
 #define HAK_SS_MAGIC 0x48414b4d53534c42ull /* "HAKMSSLB" */
 
 static inline struct hak_superslab *hak_ss_of(const void *p)
@@ -306,6 +312,7 @@ void hak_purge_at_exit(void);
 /* OS, locks, init, stats                                              */
 
 void *hak_os_map(size_t size, size_t align, const char *name);
+void *hak_os_map_at(void *p, size_t size);
 void hak_os_unmap(void *p, size_t size);
 void hak_os_purge(void *p, size_t size);
 void hak_os_hugepages(void *p, size_t size, bool on);

@@ -55,6 +55,24 @@ void *hak_os_map(size_t size, size_t align, const char *name)
   return p;
 }
 
+/* Maps size bytes at exactly p, where nothing may be mapped; returns p,
+ * or NULL when the range is taken or the OS refuses. */
+void *hak_os_map_at(void *p, size_t size)
+{
+  int saved = errno;
+  void *q = mmap(p, size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  errno = saved;
+  if (q == MAP_FAILED)
+    return NULL;
+  if (q != p) { /* a kernel older than 4.17 took the address as a hint */
+    munmap(q, size);
+    return NULL;
+  }
+  hak_stats_add_mapped((int64_t)size);
+  return q;
+}
+
 void hak_os_unmap(void *p, size_t size)
 {
   munmap(p, size);

@@ -102,6 +102,11 @@ static struct hak_slab *claim_unused(struct hak_superslab *ss)
   return NULL;
 }
 
+static uint32_t all_slabs_mask(const struct hak_superslab *ss)
+{
+  return ss->nslabs == 32 ? UINT32_MAX : (1u << ss->nslabs) - 1;
+}
+
 static struct hak_superslab *superslab_new(unsigned kind)
 {
   struct hak_superslab *ss = hak_os_map(HAK_SS_SIZE, HAK_SS_SIZE, "hakmem superslab");
@@ -118,7 +123,7 @@ static struct hak_superslab *superslab_new(unsigned kind)
     ss->slabs[i].index = (uint8_t)i;
     ss->slabs[i].kind = (uint8_t)shift;
   }
-  atomic_store_explicit(&ss->unused_mask, n == 32 ? UINT32_MAX : (1u << n) - 1, memory_order_relaxed);
+  atomic_store_explicit(&ss->unused_mask, all_slabs_mask(ss), memory_order_relaxed);
   atomic_fetch_add_explicit(&hak_gstats.resident_purged, HAK_SS_SIZE - HAK_SS_HEADER, memory_order_relaxed);
   atomic_fetch_add_explicit(&hak_gstats.superslabs, 1, memory_order_relaxed);
   ss->next_all = all_ss[kind];
@@ -127,12 +132,55 @@ static struct hak_superslab *superslab_new(unsigned kind)
   return ss;
 }
 
+/* Unmaps all but the header page of a SuperSlab whose slabs are all
+ * UNUSED (under grow_lock).  Taking the whole mask first keeps others from
+ * claiming a slab meanwhile. */
+static void superslab_unmap(struct hak_superslab *ss, unsigned kind)
+{
+  uint32_t all = all_slabs_mask(ss);
+  if (!atomic_compare_exchange_strong_explicit(&ss->unused_mask, &all, 0, memory_order_acquire,
+                                               memory_order_relaxed))
+    return;
+  struct hak_superslab *cur = ss;
+  atomic_compare_exchange_strong_explicit(&current_ss[kind], &cur, NULL, memory_order_release,
+                                          memory_order_relaxed);
+  hak_os_unmap((char *)ss + HAK_SS_HEADER, HAK_SS_SIZE - HAK_SS_HEADER);
+  atomic_fetch_sub_explicit(&hak_gstats.resident_purged, HAK_SS_SIZE - HAK_SS_HEADER,
+                            memory_order_relaxed);
+  atomic_fetch_sub_explicit(&hak_gstats.superslabs, 1, memory_order_relaxed);
+  ss->state = HAK_SS_UNMAPPED;
+}
+
+/* Maps an unmapped SuperSlab's range again, in place (under grow_lock). */
+static bool superslab_remap(struct hak_superslab *ss)
+{
+  char *want = (char *)ss + HAK_SS_HEADER;
+  size_t len = HAK_SS_SIZE - HAK_SS_HEADER;
+  if (hak_os_map_at(want, len) != want) {
+    ss->state = HAK_SS_DEAD; /* someone else maps there now */
+    return false;
+  }
+  if (!hak_opt[HAK_OPT_THP])
+    hak_os_hugepages(want, len, false);
+  ss->state = HAK_SS_MAPPED;
+  atomic_fetch_add_explicit(&hak_gstats.resident_purged, len, memory_order_relaxed);
+  atomic_fetch_add_explicit(&hak_gstats.superslabs, 1, memory_order_relaxed);
+  atomic_store_explicit(&ss->unused_mask, all_slabs_mask(ss), memory_order_release);
+  return true;
+}
+
 static struct hak_slab *acquire_locked(struct hak_heap *h, unsigned kind)
 {
   struct hak_slab *s = NULL;
   hak_lock(&grow_lock);
   for (struct hak_superslab *ss = all_ss[kind]; ss && !s; ss = ss->next_all) {
     if (atomic_load_explicit(&ss->unused_mask, memory_order_relaxed) && (s = claim_unused(ss))) {
+      atomic_store_explicit(&current_ss[kind], ss, memory_order_release);
+      h->ctr.pool_hit_unused++;
+    }
+  }
+  for (struct hak_superslab *ss = all_ss[kind]; ss && !s; ss = ss->next_all) {
+    if (ss->state == HAK_SS_UNMAPPED && superslab_remap(ss) && (s = claim_unused(ss))) {
       atomic_store_explicit(&current_ss[kind], ss, memory_order_release);
       h->ctr.pool_hit_unused++;
     }
@@ -233,6 +281,26 @@ struct hak_slab *hak_pool_adopt(struct hak_heap *h, unsigned cls)
   return NULL;
 }
 
+/* Keeps HAK_SS_RESERVE fully unused SuperSlabs of each kind mapped (their
+ * pages purged) and unmaps the others. */
+static void unmap_surplus(bool *released)
+{
+  hak_lock(&grow_lock);
+  for (unsigned k = 0; k < KINDS; k++) {
+    unsigned spare = 0;
+    for (struct hak_superslab *ss = all_ss[k]; ss; ss = ss->next_all) {
+      if (ss->state != HAK_SS_MAPPED ||
+          atomic_load_explicit(&ss->unused_mask, memory_order_relaxed) != all_slabs_mask(ss))
+        continue;
+      if (++spare > HAK_SS_RESERVE) {
+        superslab_unmap(ss, k);
+        *released = true;
+      }
+    }
+  }
+  hak_unlock(&grow_lock);
+}
+
 /* Purges EMPTY slabs older than the delay (all with force), and recycles
  * ownerless slabs whose blocks have all come back.  Returns whether EMPTY
  * slabs wait for a later pass; *released says whether memory was given
@@ -275,6 +343,7 @@ bool hak_pool_purge(bool force, bool *released)
       stack_push(&empty_stack[c], s);
     }
   }
+  unmap_surplus(released);
   atomic_store_explicit(&purging, 0, memory_order_release);
   return pending;
 }
