@@ -59,10 +59,22 @@ static bool make_writable(char *base, size_t from, size_t to)
   return true;
 }
 
+/* Huge: above the ACE's bins (Large blocks of the top bin are a little
+ * over 2 MiB usable, and stay Large). */
+static bool is_huge(const struct hak_big *b)
+{
+  return b->bin < 0 && b->used - b->offset > HAK_SS_SIZE;
+}
+
+const char *hak_big_tier(const void *p, unsigned reg)
+{
+  return is_huge(hdr_of(p, reg)) ? "huge" : "large";
+}
+
 static void count_live(const struct hak_big *b, int dir)
 {
   size_t usable = b->used - b->offset;
-  bool huge = usable > HAK_SS_SIZE;
+  bool huge = is_huge(b);
   _Atomic uint64_t *n = dir > 0 ? (huge ? &hak_gstats.huge_allocs : &hak_gstats.large_allocs)
                                 : (huge ? &hak_gstats.huge_frees : &hak_gstats.large_frees);
   atomic_fetch_add_explicit(n, 1, memory_order_relaxed);

@@ -288,6 +288,7 @@ enum { HAK_BIG_LIVE = 1, HAK_BIG_CACHED = 2 };
 void *hak_big_alloc(size_t size, size_t align, bool zero);
 void hak_big_free(void *p, unsigned reg, const char *call);
 size_t hak_big_usable(const void *p, unsigned reg);
+const char *hak_big_tier(const void *p, unsigned reg);
 void *hak_big_realloc(void *p, unsigned reg, size_t size);
 void hak_big_unmap(struct hak_big *b);
 bool hak_big_resize(struct hak_big *b, size_t used);

@@ -27,7 +27,7 @@ const char *hak_addr_tier(const void *p)
     return "mid";
   case HAK_REG_HUGE_HEAD:
   case HAK_REG_HUGE_CONT:
-    return hak_big_usable(p, hak_reg_lookup(p)) > HAK_SS_SIZE ? "huge" : "large";
+    return hak_big_tier(p, hak_reg_lookup(p));
   default:
     return NULL;
   }
