@@ -30,7 +30,8 @@ hak_tier_ldadd = libhakmem.la $(PTHREAD_LIBS)
 hak_unit_programs = \
 	tests/unit/unit_sizeclass \
 	tests/unit/unit_registry \
-	tests/unit/unit_pool
+	tests/unit/unit_pool \
+	tests/unit/unit_remote
 hak_tier_programs =
 check_PROGRAMS += $(hak_unit_programs) $(hak_tier_programs)
 TESTS += $(hak_unit_programs) $(hak_tier_programs)
@@ -52,3 +53,9 @@ tests_unit_unit_pool_CPPFLAGS = $(hak_unit_cppflags)
 tests_unit_unit_pool_CFLAGS = $(hak_unit_cflags)
 tests_unit_unit_pool_LDFLAGS = -no-install
 tests_unit_unit_pool_LDADD = $(hak_unit_ldadd)
+
+tests_unit_unit_remote_SOURCES = tests/unit/unit_remote.c $(hak_unit_headers)
+tests_unit_unit_remote_CPPFLAGS = $(hak_unit_cppflags)
+tests_unit_unit_remote_CFLAGS = $(hak_unit_cflags)
+tests_unit_unit_remote_LDFLAGS = -no-install
+tests_unit_unit_remote_LDADD = $(hak_unit_ldadd)

@@ -1,0 +1,230 @@
+/* unit_remote.c - blocks freed by a thread that does not own their slab
+ * (src/slab.c's remote list and parking protocol, src/front_cache.c's
+ * refill, src/shared_pool.c's adoption).
+ *
+ * - Remote frees land on the slab's remote list (the slab's used count
+ *   still includes them, the owner is not disturbed); the owner's next
+ *   refill drains the list and hands those blocks out again.
+ * - A slab with no block left is parked as full; a remote free to it
+ *   unparks it by hinting its owner, whose next refill takes it back.
+ * - A thread that exits leaves its slabs ownerless; the next thread that
+ *   needs their class adopts one (pool_hit_adopt).  A slab that was parked
+ *   when its owner left is published by the first remote free to it.
+ * HAKMEM_PURGE_DELAY_MS is set to an hour after start-up so the background
+ * purger never touches the ownerless stacks while the test looks. */
+#include "config.h"
+
+#include "unit.h"
+
+#define HOUR_MS 3600000L
+#define MAXB 4096
+
+/* Blocks a helper thread frees or hands over. */
+static void *handed[MAXB];
+static unsigned nhanded;
+
+static int contains(void *const *set, unsigned n, const void *p)
+{
+  for (unsigned i = 0; i < n; i++)
+    if (set[i] == p)
+      return 1;
+  return 0;
+}
+
+static void *free_handed(void *arg)
+{
+  (void)arg;
+  for (unsigned i = 0; i < nhanded; i++)
+    hak_free(handed[i]);
+  return NULL;
+}
+
+/* Takes every block out of this thread's cache of cls into out[]. */
+static unsigned empty_cache(size_t size, unsigned cls, void **out)
+{
+  unsigned n = tbin_count(tbin_of(cls));
+  for (unsigned i = 0; i < n; i++)
+    out[i] = hak_malloc(size);
+  return n;
+}
+
+/* The block malloc returned plus those its refill left in the cache. */
+static unsigned refill_blocks(void *first, unsigned cls, void **out)
+{
+  unsigned n = 0;
+  out[n++] = first;
+  void **b = tbin_of(cls)->head;
+  for (unsigned i = tbin_count(tbin_of(cls)); i > 0 && b && n < MAXB; i--, b = b[0])
+    out[n++] = b;
+  return n;
+}
+
+static void remote_list_drained(void)
+{
+  const size_t size = 64;
+  const unsigned cls = hak_size_class(size), N = 64, K = 10;
+  static void *held[MAXB], *extra[MAXB], *got[MAXB];
+  for (unsigned i = 0; i < N; i++)
+    held[i] = hak_malloc(size);
+  struct hak_slab *s = slab_of(held[0]);
+  unsigned same = 0;
+  for (unsigned i = 0; i < N; i++)
+    same += slab_of(held[i]) == s;
+  if (same != N)
+    bail_out("the first %u blocks of a fresh class are not in one slab", N);
+  unsigned used0 = s->used;
+  hak_stats_t st0 = stats_now();
+
+  for (nhanded = 0; nhanded < K; nhanded++)
+    handed[nhanded] = held[nhanded];
+  run_thread(free_handed, NULL);
+  hak_stats_t st1 = stats_now();
+  unsigned len = 0, listed = 0;
+  for (void **b = (void **)atomic_load(&s->remote); b && len <= MAXB; b = b[0], len++)
+    listed += contains(handed, K, b);
+  ok(len == K && listed == K, "%u remote frees are on the slab's remote list (%u listed)", K, len);
+  ok(s->used == used0 && atomic_load(&s->owner) == hak_theap, "the slab's used count and owner are unchanged");
+  is_int(st1.classes[cls].remote_frees - st0.classes[cls].remote_frees, K,
+         "statistics: remote_frees counts them");
+  is_int(atomic_load(&hak_theap->remote_hint[cls]), 0, "a slab that is not parked gets no hint");
+
+  unsigned nextra = empty_cache(size, cls, extra);
+  void *p = hak_malloc(size);
+  unsigned ngot = refill_blocks(p, cls, got);
+  hak_stats_t st2 = stats_now();
+  unsigned back = 0;
+  for (unsigned i = 0; i < K; i++)
+    back += contains(got, ngot, handed[i]);
+  ok(atomic_load(&s->remote) == 0, "the owner's next refill drained the remote list");
+  is_int(back, K, "the remotely freed blocks were handed out again by that refill");
+  is_int(s->used, used0 - K + ngot, "the slab's used count lost the %u drained blocks and gained the %u refilled",
+         K, ngot);
+  ok(st2.classes[cls].drains > st1.classes[cls].drains, "statistics: drains counts the drain (%llu -> %llu)",
+     (unsigned long long)st1.classes[cls].drains, (unsigned long long)st2.classes[cls].drains);
+
+  for (unsigned i = K; i < N; i++)
+    hak_free(held[i]);
+  for (unsigned i = 0; i < nextra; i++)
+    hak_free(extra[i]);
+  hak_free(p);
+}
+
+static void parked_slab_unparked(void)
+{
+  const size_t size = 32768;
+  const unsigned cls = hak_size_class(size);
+  static void *held[MAXB], *extra[MAXB], *got[MAXB];
+  unsigned n = 0;
+  held[n++] = hak_malloc(size);
+  struct hak_slab *s = slab_of(held[0]);
+  while (s->list != HAK_LIST_FULL && n < 64)
+    held[n++] = hak_malloc(size);
+  ok(s->list == HAK_LIST_FULL && atomic_load(&s->remote) == HAK_REMOTE_FULL,
+     "a slab with no free block left is parked full (after %u blocks)", n);
+
+  nhanded = 1;
+  handed[0] = held[0];
+  run_thread(free_handed, NULL);
+  ok(atomic_load(&s->remote) == (uintptr_t)held[0] && atomic_load(&hak_theap->remote_hint[cls]) == 1,
+     "a remote free to it unparks it: the block is listed and the owner hinted");
+
+  unsigned nextra = empty_cache(size, cls, extra);
+  void *p = hak_malloc(size);
+  unsigned ngot = refill_blocks(p, cls, got);
+  ok(contains(got, ngot, held[0]) && atomic_load(&hak_theap->remote_hint[cls]) == 0,
+     "the owner's next refill took the slab back and reused the block");
+
+  for (unsigned i = 1; i < n; i++)
+    hak_free(held[i]);
+  for (unsigned i = 0; i < nextra; i++)
+    hak_free(extra[i]);
+  hak_free(p);
+}
+
+static void *allocate_and_exit(void *arg)
+{
+  size_t size = *(size_t *)arg;
+  for (nhanded = 0; nhanded < 100; nhanded++)
+    handed[nhanded] = hak_malloc(size);
+  return NULL;
+}
+
+static void abandoned_slab_adopted(void)
+{
+  size_t size = 48;
+  run_thread(allocate_and_exit, &size);
+  struct hak_slab *s = slab_of(handed[0]);
+  ok(atomic_load(&s->owner) == NULL && atomic_load(&s->queued) == 1 && slab_state(s) == HAK_SLAB_ACTIVE &&
+         s->cls == hak_size_class(size),
+     "when its owner exits, a slab with blocks out is left ownerless and published");
+  is_int(s->used, nhanded, "its used count is the blocks the program still holds");
+
+  hak_stats_t st0 = stats_now();
+  void *q = hak_malloc(size);
+  hak_stats_t st1 = stats_now();
+  ok(slab_of(q) == s && atomic_load(&s->owner) == hak_theap,
+     "the next thread that needs the class adopts it");
+  is_int(st1.pool_hit_adopt - st0.pool_hit_adopt, 1, "counted as pool_hit_adopt");
+  is_int(st1.pool_new_superslab + st1.pool_hit_unused + st1.pool_hit_empty,
+         st0.pool_new_superslab + st0.pool_hit_unused + st0.pool_hit_empty, "no other source was used");
+  for (unsigned i = 0; i < nhanded; i++)
+    hak_free(handed[i]);
+  hak_free(q);
+}
+
+/* Without a cache every malloc takes one block, so the thread holds every
+ * block of the slab when it is parked, and nothing flushed at exit
+ * unparks it. */
+static void *fill_one_slab_and_exit(void *arg)
+{
+  size_t size = *(size_t *)arg;
+  nhanded = 0;
+  handed[nhanded++] = hak_malloc(size);
+  struct hak_slab *s = slab_of(handed[0]);
+  while (s->list != HAK_LIST_FULL && nhanded < 64)
+    handed[nhanded++] = hak_malloc(size);
+  return NULL;
+}
+
+static void abandoned_parked_slab(void)
+{
+  size_t size = 16384;
+  const unsigned cls = hak_size_class(size);
+  long tcache = hak_opt[HAK_OPT_TCACHE_MAX];
+  hak_opt[HAK_OPT_TCACHE_MAX] = 0;
+  run_thread(fill_one_slab_and_exit, &size);
+  hak_opt[HAK_OPT_TCACHE_MAX] = tcache;
+  struct hak_slab *s = slab_of(handed[0]);
+  ok(atomic_load(&s->owner) == NULL && atomic_load(&s->remote) == HAK_REMOTE_FULL &&
+         atomic_load(&s->queued) == 0,
+     "a full slab whose owner exits stays parked, unpublished (%u blocks)", nhanded);
+
+  hak_free(handed[0]);
+  ok(atomic_load(&s->queued) == 1 && atomic_load(&s->remote) == (uintptr_t)handed[0],
+     "the first remote free to it publishes it");
+
+  static void *got[MAXB];
+  hak_stats_t st0 = stats_now();
+  void *q = hak_malloc(size);
+  hak_stats_t st1 = stats_now();
+  unsigned ngot = refill_blocks(q, cls, got);
+  ok(atomic_load(&s->owner) == hak_theap && st1.pool_hit_adopt - st0.pool_hit_adopt == 1,
+     "the next malloc of its class adopts it (pool_hit_adopt)");
+  ok(contains(got, ngot, handed[0]), "and hands out the block freed into it");
+  for (unsigned i = 1; i < nhanded; i++)
+    hak_free(handed[i]);
+  hak_free(q);
+}
+
+int main(void)
+{
+  unit_watchdog(60);
+  hak_init();
+  hak_opt[HAK_OPT_PURGE_DELAY_MS] = HOUR_MS;
+  plan(8 + 3 + 5 + 4);
+  remote_list_drained();
+  parked_slab_unparked();
+  abandoned_slab_adopted();
+  abandoned_parked_slab();
+  return done_testing();
+}
