@@ -31,7 +31,8 @@ hak_unit_programs = \
 	tests/unit/unit_sizeclass \
 	tests/unit/unit_registry \
 	tests/unit/unit_pool \
-	tests/unit/unit_remote
+	tests/unit/unit_remote \
+	tests/unit/unit_front_cache
 hak_tier_programs =
 check_PROGRAMS += $(hak_unit_programs) $(hak_tier_programs)
 TESTS += $(hak_unit_programs) $(hak_tier_programs)
@@ -59,3 +60,9 @@ tests_unit_unit_remote_CPPFLAGS = $(hak_unit_cppflags)
 tests_unit_unit_remote_CFLAGS = $(hak_unit_cflags)
 tests_unit_unit_remote_LDFLAGS = -no-install
 tests_unit_unit_remote_LDADD = $(hak_unit_ldadd)
+
+tests_unit_unit_front_cache_SOURCES = tests/unit/unit_front_cache.c $(hak_unit_headers)
+tests_unit_unit_front_cache_CPPFLAGS = $(hak_unit_cppflags)
+tests_unit_unit_front_cache_CFLAGS = $(hak_unit_cflags)
+tests_unit_unit_front_cache_LDFLAGS = -no-install
+tests_unit_unit_front_cache_LDADD = $(hak_unit_ldadd)

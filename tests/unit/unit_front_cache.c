@@ -1,0 +1,306 @@
+/* unit_front_cache.c - per-thread heaps and their caches
+ * (src/front_cache.c and the fast paths of src/api.c).
+ *
+ * - A thread has no heap until its first malloc, which sets it up.
+ * - A free of one of the thread's own blocks pushes it onto the thread's
+ *   cache: LIFO, so a malloc right after a free returns the same block.
+ * - A cache that overflows gives half of its capacity back to the slabs.
+ * - A refill brings half the capacity; capacity starts small and doubles
+ *   at each refill up to the class's limit (HAKMEM_TCACHE_MAX, at most
+ *   64 KiB of blocks), so rarely used classes hold little memory.
+ * - With HAKMEM_TCACHE_MAX=0 (read when a thread sets its heap up) nothing
+ *   is cached: every malloc and free goes through the checked slow path,
+ *   which catches an interior pointer (in a child process: it aborts).
+ * - A thread's exit gives its cached blocks back: a slab whose blocks were
+ *   all in the cache is EMPTY afterwards. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "unit.h"
+
+#define MAXB 4096
+
+static uint32_t class_limit(unsigned cls)
+{
+  uint32_t by_bytes = 65536 / hak_class_size[cls];
+  if (by_bytes < 4)
+    by_bytes = 4;
+  return (uint32_t)hak_opt[HAK_OPT_TCACHE_MAX] < by_bytes ? (uint32_t)hak_opt[HAK_OPT_TCACHE_MAX] : by_bytes;
+}
+
+/* ---- first malloc of a thread ---- */
+
+struct first_use {
+  int heap_before, bins_zero_before;
+  int heap_after, tiny_is_tls, live, owner_is_heap, bin_is_tls;
+};
+
+static void *first_use_thread(void *arg)
+{
+  struct first_use *r = arg;
+  struct hak_tbin zero[HAK_TINY_CLASSES];
+  memset(zero, 0, sizeof zero);
+  r->heap_before = hak_theap != &hak_no_heap;
+  r->bins_zero_before = memcmp(hak_tbins, zero, sizeof zero) == 0;
+  void *p = hak_malloc(16);
+  struct hak_slab *s = slab_of(p);
+  r->heap_after = hak_theap != &hak_no_heap;
+  r->tiny_is_tls = hak_theap->tiny == hak_tbins;
+  r->live = hak_theap->live;
+  r->owner_is_heap = s && atomic_load(&s->owner) == hak_theap;
+  r->bin_is_tls = s && s->bin == &hak_tbins[hak_size_class(16)];
+  hak_free(p);
+  return NULL;
+}
+
+static void first_use(void)
+{
+  struct first_use r;
+  hak_stats_t st0 = stats_now();
+  run_thread(first_use_thread, &r);
+  hak_stats_t st1 = stats_now();
+  ok(!r.heap_before && r.bins_zero_before, "a new thread has no heap and empty caches");
+  ok(r.heap_after && r.tiny_is_tls && r.live, "its first malloc sets its heap up, tiny caches in TLS");
+  ok(r.owner_is_heap && r.bin_is_tls, "the slab is owned by that heap and bound to its TLS cache");
+  is_int(st1.threads - st0.threads, 1, "statistics: one more thread");
+}
+
+/* ---- LIFO ---- */
+
+static void lifo(void)
+{
+  const unsigned cls = hak_size_class(32);
+  char *p = hak_malloc(32);
+  unsigned n0 = tbin_count(tbin_of(cls));
+  hak_free(p);
+  ok(tbin_of(cls)->head == p && tbin_count(tbin_of(cls)) == n0 + 1,
+     "a free of the thread's own block pushes it onto the cache");
+  char *q = hak_malloc(32);
+  ok(q == p, "malloc right after free returns the same block (%p, %p)", (void *)p, (void *)q);
+  char *a = hak_malloc(32), *b = hak_malloc(32);
+  hak_free(a);
+  hak_free(b);
+  char *b2 = hak_malloc(32), *a2 = hak_malloc(32);
+  ok(b2 == b && a2 == a, "last freed, first reused");
+  hak_free(a2);
+  hak_free(b2);
+  hak_free(q);
+}
+
+/* ---- overflow ---- */
+
+static void overflow(void)
+{
+  static void *held[MAXB];
+  const size_t size = 128;
+  const unsigned cls = hak_size_class(size);
+  const unsigned n = 4 * class_limit(cls);
+  for (unsigned i = 0; i < n; i++)
+    held[i] = hak_malloc(size);
+  struct hak_tbin *b = tbin_of(cls);
+  hak_stats_t st0 = stats_now();
+  unsigned overflows = 0, wrong = 0;
+  for (unsigned i = 0; i < n; i++) {
+    unsigned before = tbin_count(b), cap = b->cap;
+    hak_free(held[i]);
+    unsigned want = before + 1 == cap ? cap / 2 : before + 1;
+    overflows += before + 1 == cap;
+    if (tbin_count(b) != want && wrong++ == 0)
+      diag("  free %u: %u blocks cached (capacity %u), expected %u", i, tbin_count(b), cap, want);
+  }
+  hak_stats_t st1 = stats_now();
+  ok(overflows >= 2 && wrong == 0,
+     "a full cache gives half its capacity back at the free that fills it (%u overflows)", overflows);
+  is_int(st1.classes[cls].flushes - st0.classes[cls].flushes, overflows, "statistics: one flush each");
+}
+
+/* ---- refill and capacity ---- */
+
+#define REFILLS 7
+
+struct growth {
+  size_t size;
+  uint32_t cap[REFILLS];    /* capacity after each refill */
+  uint32_t cached[REFILLS]; /* blocks left in the cache by each refill */
+};
+
+static void *growth_thread(void *arg)
+{
+  struct growth *g = arg;
+  static void *held[4 * MAXB];
+  unsigned cls = hak_size_class(g->size), n = 0;
+  for (unsigned r = 0; r < REFILLS && n < 4 * MAXB;) {
+    int refill = hak_theap == &hak_no_heap || tbin_of(cls)->head == NULL;
+    held[n++] = hak_malloc(g->size);
+    if (refill) {
+      g->cap[r] = tbin_of(cls)->cap;
+      g->cached[r++] = tbin_count(tbin_of(cls));
+    }
+  }
+  while (n)
+    hak_free(held[--n]);
+  return NULL;
+}
+
+static void check_growth(size_t size, long tcache_max)
+{
+  long saved = hak_opt[HAK_OPT_TCACHE_MAX];
+  hak_opt[HAK_OPT_TCACHE_MAX] = tcache_max;
+  struct growth g = {.size = size};
+  unsigned cls = hak_size_class(size);
+  uint32_t lim = class_limit(cls);
+  run_thread(growth_thread, &g);
+  hak_opt[HAK_OPT_TCACHE_MAX] = saved;
+
+  unsigned bad = 0, half = 0, reached = REFILLS;
+  for (unsigned r = 0; r < REFILLS; r++) {
+    uint32_t prev = r ? g.cap[r - 1] : 0;
+    if (g.cap[r] > lim || (r && g.cap[r] < prev) || (r && prev < lim && g.cap[r] == prev))
+      bad++;
+    if (g.cap[r] == lim && reached == REFILLS)
+      reached = r;
+    half += g.cached[r] + 1 == (g.cap[r] / 2 ? g.cap[r] / 2 : 1);
+  }
+  char caps[160];
+  int len = 0;
+  for (unsigned r = 0; r < REFILLS; r++)
+    len += snprintf(caps + len, sizeof caps - (size_t)len, " %u", (unsigned)g.cap[r]);
+  ok(g.cap[0] <= 2 * ((lim + 7) / 8), "%zu B, limit %u: capacity starts at 1/8 of it, doubled (%u)", size, (unsigned)lim,
+     (unsigned)g.cap[0]);
+  ok(bad == 0 && reached <= 4, "%zu B: capacity grows at each refill up to the limit and stays (%s)", size,
+     caps);
+  is_int(half, REFILLS, "%zu B: each refill brings half the capacity", size);
+}
+
+/* ---- no thread cache ---- */
+
+struct nocache {
+  int nocache, tagged, uncached, freed_to_slab, lifo, used_ok;
+  uint64_t refills, allocs, frees;
+};
+
+static void *nocache_thread(void *arg)
+{
+  struct nocache *r = arg;
+  const unsigned cls = hak_size_class(64);
+  hak_stats_t st0 = stats_now();
+  char *p = hak_malloc(64);
+  struct hak_slab *s = slab_of(p);
+  r->nocache = hak_theap->nocache && tbin_of(cls)->cap == 0 && tbin_of(cls)->head == NULL;
+  r->tagged = atomic_load(&s->owner) != hak_theap && hak_owner_untag(atomic_load(&s->owner)) == hak_theap;
+  unsigned used = s->used;
+  hak_free(p);
+  r->uncached = tbin_of(cls)->head == NULL;
+  r->freed_to_slab = hak_slab_is_free_block(s, p) && s->used == used - 1;
+  char *q = hak_malloc(64);
+  r->lifo = q == p;
+  void *more[10];
+  for (int i = 0; i < 10; i++)
+    more[i] = hak_malloc(64);
+  r->used_ok = s->used == used + 10;
+  for (int i = 0; i < 10; i++)
+    hak_free(more[i]);
+  hak_free(q);
+  hak_stats_t st1 = stats_now();
+  r->refills = st1.classes[cls].refills - st0.classes[cls].refills;
+  r->allocs = st1.classes[cls].allocs - st0.classes[cls].allocs;
+  r->frees = st1.classes[cls].frees - st0.classes[cls].frees;
+  return NULL;
+}
+
+static void *interior_free_thread(void *arg)
+{
+  (void)arg;
+  char *p = hak_malloc(64);
+  hak_free(p + 16);
+  return NULL;
+}
+
+static void no_cache(void)
+{
+  long saved = hak_opt[HAK_OPT_TCACHE_MAX];
+  hak_opt[HAK_OPT_TCACHE_MAX] = 0;
+  struct nocache r;
+  memset(&r, 0, sizeof r);
+  run_thread(nocache_thread, &r);
+  ok(r.nocache, "HAKMEM_TCACHE_MAX=0: the thread's heap has no cache");
+  ok(r.tagged, "its slabs carry the tagged owner, so the free fast path never matches");
+  ok(r.uncached && r.freed_to_slab, "a free goes straight back to the slab's free list");
+  ok(r.lifo && r.used_ok, "each malloc takes one block from the slab, the last freed first");
+  ok(r.refills == 12 && r.allocs == 12 && r.frees == 12,
+     "statistics: 12 allocations, 12 frees, each allocation a refill (%llu, %llu, %llu)",
+     (unsigned long long)r.allocs, (unsigned long long)r.frees, (unsigned long long)r.refills);
+
+  /* The checked path rejects an interior pointer (a cached heap's fast
+   * path would take it in the release build). */
+  int fds[2];
+  if (pipe(fds) != 0)
+    bail_out("pipe: %s", strerror(errno));
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 2);
+    close(fds[0]);
+    run_thread(interior_free_thread, NULL);
+    _exit(0);
+  }
+  close(fds[1]);
+  char msg[512];
+  ssize_t len = 0, n;
+  while (len < (ssize_t)sizeof msg - 1 && (n = read(fds[0], msg + len, sizeof msg - 1 - (size_t)len)) > 0)
+    len += n;
+  msg[len > 0 ? len : 0] = '\0';
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && strstr(msg, "free(") &&
+         strstr(msg, "invalid pointer"),
+     "a free of an interior pointer is caught and aborts");
+  if (!WIFSIGNALED(status) || !strstr(msg, "invalid pointer"))
+    diag("  status 0x%x, stderr: %s", status, msg);
+  hak_opt[HAK_OPT_TCACHE_MAX] = saved;
+}
+
+/* ---- thread exit ---- */
+
+static struct hak_slab *exit_slab;
+
+static void *cache_then_exit(void *arg)
+{
+  (void)arg;
+  void *held[64];
+  for (int i = 0; i < 64; i++)
+    held[i] = hak_malloc(80);
+  exit_slab = slab_of(held[0]);
+  for (int i = 0; i < 64; i++)
+    hak_free(held[i]);
+  return NULL;
+}
+
+static void thread_exit(void)
+{
+  run_thread(cache_then_exit, NULL);
+  ok(slab_state(exit_slab) != HAK_SLAB_ACTIVE && exit_slab->used == 0,
+     "a thread's exit gives its cached blocks back: its slab is no longer in use (state %d)",
+     slab_state(exit_slab));
+}
+
+int main(void)
+{
+  unit_watchdog(60);
+  hak_init();
+  plan(4 + 3 + 2 + 3 * 3 + 6 + 1);
+  first_use();
+  lifo();
+  overflow();
+  check_growth(16, hak_opt[HAK_OPT_TCACHE_MAX]);
+  check_growth(1024, hak_opt[HAK_OPT_TCACHE_MAX]);
+  check_growth(16, 100);
+  no_cache();
+  thread_exit();
+  return done_testing();
+}
