@@ -196,18 +196,23 @@ static void give_back(struct hak_heap *h, struct hak_slab *s, void *p)
 
 void hak_cache_flush(struct hak_heap *h, struct hak_tbin *b, unsigned cls, unsigned keep)
 {
-  unsigned count = b->cap - b->room, n = 0;
+  unsigned count = b->cap - b->room;
   if (count <= keep)
     return;
+  unsigned n = count - keep;
   unsigned shift = hak_class_size[cls] <= HAK_SMALL_SLAB_MAX ? HAK_REG_SS_SMALL : HAK_REG_SS_MID;
-  void **p = b->head;
-  for (; n < count - keep; n++) {
-    void **next = p[0];
-    give_back(h, hak_slab_of(p, shift), p);
-    p = next;
-  }
-  b->head = p;
+  /* Detach the n blocks first: the cache stays consistent whatever
+   * giving them back leads to. */
+  void **chain = b->head, **last = chain;
+  for (unsigned i = 1; i < n; i++)
+    last = last[0];
+  b->head = last[0];
   b->room += n;
+  last[0] = NULL;
+  for (void **p = chain, **next; p; p = next) {
+    next = p[0];
+    give_back(h, hak_slab_of(p, shift), p);
+  }
   h->cls[cls].flushes++;
   h->cls[cls].flush_blocks += n;
 }
@@ -220,6 +225,7 @@ void hak_cache_overflow(struct hak_tbin *b)
                      ? (unsigned)(b - h->tiny)
                      : (unsigned)(b - h->mid) + HAK_TINY_CLASSES;
   hak_cache_flush(h, b, cls, b->cap / 2);
+  hak_purge_poll();
 }
 
 static void *pop(struct hak_tbin *b)
@@ -286,6 +292,7 @@ void hak_cache_free_slow(void *p, struct hak_slab *s, const char *call)
         hak_report_bad_free(call, p, "double free");
       h->cls[cls].slow_frees++;
       give_back(h, s, p);
+      hak_purge_poll();
       return;
     }
     /* The fast path declined: only the double-free mark can bring us here,
@@ -295,8 +302,10 @@ void hak_cache_free_slow(void *p, struct hak_slab *s, const char *call)
     ((uintptr_t *)p)[1] = hak_free_key;
     b->head = p;
     b->frees++;
-    if (--b->room == 0)
+    if (--b->room == 0) {
       hak_cache_flush(h, b, cls, b->cap / 2);
+      hak_purge_poll();
+    }
     return;
   }
   if (h) {
@@ -336,6 +345,7 @@ void hak_heap_thread_exit(void *arg)
   hak_unlock(&heaps_lock);
   memset(hak_tbins, 0, sizeof hak_tbins);
   hak_theap = &hak_no_heap;
+  hak_purge_poll();
 }
 
 void hak_heaps_foreach(void (*fn)(struct hak_heap *, void *), void *arg)

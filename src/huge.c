@@ -173,7 +173,9 @@ void hak_big_free(void *p, unsigned reg, const char *call)
 {
   struct hak_big *b = checked_hdr(p, reg, call);
   count_live(b, -1);
-  if (!hak_ace_put(b))
+  if (hak_ace_put(b))
+    hak_purge_poll();
+  else
     hak_big_unmap(b);
 }
 

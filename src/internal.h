@@ -304,8 +304,12 @@ void hak_ace_atfork_prepare(void);
 void hak_ace_atfork_parent(void);
 void hak_ace_atfork_child(void);
 
-/* purge.c: the background purger */
-void hak_purge_kick(void);
+/* purge.c: the background purger.  hak_purge_want() notes that something
+ * waits to be purged (callable anywhere); hak_purge_poll() starts the
+ * purger if so, and is called only where the caller's state is consistent
+ * and no lock is held: starting a thread allocates. */
+void hak_purge_want(void);
+void hak_purge_poll(void);
 void hak_purge_atfork_child(void);
 void hak_purge_at_exit(void);
 

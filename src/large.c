@@ -157,7 +157,7 @@ bool hak_ace_put(struct hak_big *b)
   hak_unlock(&c->lock);
   if (cached) {
     atomic_fetch_add_explicit(&hak_gstats.ace_cached_bytes, used, memory_order_relaxed);
-    hak_purge_kick();
+    hak_purge_want();
   }
   return cached;
 }

@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <time.h>
 
+static _Atomic int wanted;
 static _Atomic int running;
 static _Atomic int exiting;
 
@@ -48,18 +49,26 @@ static void *purger(void *arg)
     if (purge_pass())
       continue;
     atomic_store(&running, 0);
-    /* Work queued after the pass, whose kick saw `running` still set. */
+    /* Work queued after the pass by a thread that saw `running` still set. */
     if (!purge_pass() || atomic_exchange(&running, 1))
       return NULL;
   }
 }
 
-void hak_purge_kick(void)
+void hak_purge_want(void)
 {
-  if (atomic_load_explicit(&running, memory_order_relaxed) ||
+  if (!atomic_load_explicit(&wanted, memory_order_relaxed))
+    atomic_store_explicit(&wanted, 1, memory_order_relaxed);
+}
+
+void hak_purge_poll(void)
+{
+  if (!atomic_load_explicit(&wanted, memory_order_relaxed) ||
+      atomic_load_explicit(&running, memory_order_relaxed) ||
       atomic_load_explicit(&exiting, memory_order_relaxed) ||
       atomic_exchange(&running, 1))
     return;
+  atomic_store_explicit(&wanted, 0, memory_order_relaxed);
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -248,7 +248,7 @@ void hak_pool_release(struct hak_heap *h, struct hak_slab *s)
   }
   s->empty_since = (uint32_t)hak_now_ms();
   stack_push(&empty_stack[s->cls], s);
-  hak_purge_kick();
+  hak_purge_want();
 }
 
 void hak_pool_publish(struct hak_slab *s)
