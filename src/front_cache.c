@@ -166,6 +166,9 @@ static unsigned refill(struct hak_heap *h, unsigned cls, void **head, unsigned w
     struct hak_slab *s = next_slab(h, cls);
     if (!s)
       break;
+    if (!s->free && atomic_load_explicit(&s->remote, memory_order_relaxed) > HAK_REMOTE_FULL &&
+        hak_slab_drain(s))
+      h->cls[cls].drains++;
     got += hak_slab_take(s, head, want - got);
     if (!hak_slab_has_free(s) && hak_slab_park_full(s)) {
       list_unlink(h, s);

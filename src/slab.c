@@ -1,9 +1,9 @@
 /* slab.c - one slab: blocks of one size class, owned by one thread.
  *
  * The owner moves blocks between the slab and its thread cache in batches:
- * hak_slab_take() hands out blocks (local free list first, then blocks
- * other threads freed, then never-used blocks carved by a bump index) and
- * hak_slab_put() takes one back.  Other threads free with one CAS onto the
+ * hak_slab_take() hands out blocks (local free list first, then never-used
+ * blocks carved by a bump index), hak_slab_drain() moves the blocks other
+ * threads freed to the local free list, and hak_slab_put() takes one back.  Other threads free with one CAS onto the
  * remote list (hak_slab_remote_free()).
  *
  * Parking protocol (how a full slab gets noticed again without scanning):
@@ -30,13 +30,12 @@ void hak_slab_init(struct hak_slab *s, unsigned cls)
   s->list = HAK_LIST_NONE;
 }
 
-/* Prepends up to want blocks to *head; returns how many. */
+/* Prepends up to want blocks to *head, from the local free list, then
+ * never-used blocks; returns how many. */
 unsigned hak_slab_take(struct hak_slab *s, void **head, unsigned want)
 {
   unsigned got = 0;
   void *h = *head;
-  if (!s->free && atomic_load_explicit(&s->remote, memory_order_relaxed) > HAK_REMOTE_FULL)
-    hak_slab_drain(s);
   while (got < want && s->free) {
     void **b = s->free;
     s->free = b[0];
