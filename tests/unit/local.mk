@@ -32,7 +32,9 @@ hak_unit_programs = \
 	tests/unit/unit_registry \
 	tests/unit/unit_pool \
 	tests/unit/unit_remote \
-	tests/unit/unit_front_cache
+	tests/unit/unit_front_cache \
+	tests/unit/unit_options \
+	tests/unit/unit_report
 hak_tier_programs =
 check_PROGRAMS += $(hak_unit_programs) $(hak_tier_programs)
 TESTS += $(hak_unit_programs) $(hak_tier_programs)
@@ -66,3 +68,15 @@ tests_unit_unit_front_cache_CPPFLAGS = $(hak_unit_cppflags)
 tests_unit_unit_front_cache_CFLAGS = $(hak_unit_cflags)
 tests_unit_unit_front_cache_LDFLAGS = -no-install
 tests_unit_unit_front_cache_LDADD = $(hak_unit_ldadd)
+
+tests_unit_unit_options_SOURCES = tests/unit/unit_options.c $(hak_unit_headers)
+tests_unit_unit_options_CPPFLAGS = $(hak_unit_cppflags)
+tests_unit_unit_options_CFLAGS = $(hak_unit_cflags)
+tests_unit_unit_options_LDFLAGS = -no-install
+tests_unit_unit_options_LDADD = $(hak_unit_ldadd)
+
+tests_unit_unit_report_SOURCES = tests/unit/unit_report.c $(hak_unit_headers)
+tests_unit_unit_report_CPPFLAGS = $(hak_unit_cppflags)
+tests_unit_unit_report_CFLAGS = $(hak_unit_cflags)
+tests_unit_unit_report_LDFLAGS = -no-install
+tests_unit_unit_report_LDADD = $(hak_unit_ldadd)
