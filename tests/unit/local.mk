@@ -35,7 +35,8 @@ hak_unit_programs = \
 	tests/unit/unit_front_cache \
 	tests/unit/unit_options \
 	tests/unit/unit_report
-hak_tier_programs =
+hak_tier_programs = \
+	tests/unit/tier_realloc
 check_PROGRAMS += $(hak_unit_programs) $(hak_tier_programs)
 TESTS += $(hak_unit_programs) $(hak_tier_programs)
 
@@ -80,3 +81,9 @@ tests_unit_unit_report_CPPFLAGS = $(hak_unit_cppflags)
 tests_unit_unit_report_CFLAGS = $(hak_unit_cflags)
 tests_unit_unit_report_LDFLAGS = -no-install
 tests_unit_unit_report_LDADD = $(hak_unit_ldadd)
+
+tests_unit_tier_realloc_SOURCES = tests/unit/tier_realloc.c tests/tap.h tests/testutil.h
+tests_unit_tier_realloc_CPPFLAGS = $(hak_tier_cppflags)
+tests_unit_tier_realloc_CFLAGS = $(hak_tier_cflags)
+tests_unit_tier_realloc_LDFLAGS = -no-install
+tests_unit_tier_realloc_LDADD = $(hak_tier_ldadd)
