@@ -36,7 +36,8 @@ hak_unit_programs = \
 	tests/unit/unit_options \
 	tests/unit/unit_report
 hak_tier_programs = \
-	tests/unit/tier_realloc
+	tests/unit/tier_realloc \
+	tests/unit/tier_rss
 check_PROGRAMS += $(hak_unit_programs) $(hak_tier_programs)
 TESTS += $(hak_unit_programs) $(hak_tier_programs)
 
@@ -87,3 +88,9 @@ tests_unit_tier_realloc_CPPFLAGS = $(hak_tier_cppflags)
 tests_unit_tier_realloc_CFLAGS = $(hak_tier_cflags)
 tests_unit_tier_realloc_LDFLAGS = -no-install
 tests_unit_tier_realloc_LDADD = $(hak_tier_ldadd)
+
+tests_unit_tier_rss_SOURCES = tests/unit/tier_rss.c tests/tap.h tests/testutil.h
+tests_unit_tier_rss_CPPFLAGS = $(hak_tier_cppflags)
+tests_unit_tier_rss_CFLAGS = $(hak_tier_cflags)
+tests_unit_tier_rss_LDFLAGS = -no-install
+tests_unit_tier_rss_LDADD = $(hak_tier_ldadd)
