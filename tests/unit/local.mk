@@ -37,9 +37,11 @@ hak_unit_programs = \
 	tests/unit/unit_report
 hak_tier_programs = \
 	tests/unit/tier_realloc \
-	tests/unit/tier_rss
+	tests/unit/tier_rss \
+	tests/unit/tier_ace
 check_PROGRAMS += $(hak_unit_programs) $(hak_tier_programs)
-TESTS += $(hak_unit_programs) $(hak_tier_programs)
+TESTS += $(hak_unit_programs) $(hak_tier_programs) tests/unit/tier_ace_strace.sh
+EXTRA_DIST += tests/unit/tier_ace_strace.sh
 
 tests_unit_unit_sizeclass_SOURCES = tests/unit/unit_sizeclass.c $(hak_unit_headers)
 tests_unit_unit_sizeclass_CPPFLAGS = $(hak_unit_cppflags)
@@ -94,3 +96,9 @@ tests_unit_tier_rss_CPPFLAGS = $(hak_tier_cppflags)
 tests_unit_tier_rss_CFLAGS = $(hak_tier_cflags)
 tests_unit_tier_rss_LDFLAGS = -no-install
 tests_unit_tier_rss_LDADD = $(hak_tier_ldadd)
+
+tests_unit_tier_ace_SOURCES = tests/unit/tier_ace.c tests/tap.h tests/testutil.h
+tests_unit_tier_ace_CPPFLAGS = $(hak_tier_cppflags)
+tests_unit_tier_ace_CFLAGS = $(hak_tier_cflags)
+tests_unit_tier_ace_LDFLAGS = -no-install
+tests_unit_tier_ace_LDADD = $(hak_tier_ldadd)
