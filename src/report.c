@@ -8,7 +8,25 @@
 #include <string.h>
 #include <unistd.h>
 
-static size_t put_u64(char *buf, size_t cap, size_t n, unsigned long long v, unsigned base)
+/* Output that keeps the longest prefix that fits, always NUL-terminated. */
+struct out {
+  char *buf;
+  size_t cap, n;
+};
+
+static void put_c(struct out *o, char c)
+{
+  if (o->n + 1 < o->cap)
+    o->buf[o->n++] = c;
+}
+
+static void put_s(struct out *o, const char *s)
+{
+  while (*s)
+    put_c(o, *s++);
+}
+
+static void put_u64(struct out *o, unsigned long long v, unsigned base)
 {
   char tmp[24];
   size_t k = 0;
@@ -17,71 +35,67 @@ static size_t put_u64(char *buf, size_t cap, size_t n, unsigned long long v, uns
     tmp[k++] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
     v /= base;
   } while (v);
-  while (k && n + 1 < cap)
-    buf[n++] = tmp[--k];
-  return n;
+  while (k)
+    put_c(o, tmp[--k]);
 }
 
 size_t hak_vformat(char *buf, size_t cap, const char *fmt, va_list ap)
 {
-  size_t n = 0;
+  struct out o = {buf, cap, 0};
   if (cap == 0)
     return 0;
-  for (const char *f = fmt; *f && n + 1 < cap; f++) {
+  for (const char *f = fmt; *f; f++) {
     if (*f != '%') {
-      buf[n++] = *f;
+      put_c(&o, *f);
       continue;
     }
     f++;
     int lng = 0, sz = 0;
-    while (*f == 'l') { lng++; f++; }
-    if (*f == 'z') { sz = 1; f++; }
+    while (*f == 'l') {
+      lng++;
+      f++;
+    }
+    if (*f == 'z') {
+      sz = 1;
+      f++;
+    }
     unsigned long long u;
-    long long s;
+    long long v;
     switch (*f) {
     case 's': {
       const char *str = va_arg(ap, const char *);
-      if (!str)
-        str = "(null)";
-      while (*str && n + 1 < cap)
-        buf[n++] = *str++;
+      put_s(&o, str ? str : "(null)");
       break;
     }
     case 'c':
-      buf[n++] = (char)va_arg(ap, int);
+      put_c(&o, (char)va_arg(ap, int));
       break;
     case 'd':
-      s = lng == 2 ? va_arg(ap, long long) : lng ? va_arg(ap, long) : sz ? (long long)va_arg(ap, ssize_t) : va_arg(ap, int);
-      if (s < 0) {
-        buf[n++] = '-';
-        u = 0ULL - (unsigned long long)s;
-      } else {
-        u = (unsigned long long)s;
-      }
-      n = put_u64(buf, cap, n, u, 10);
+      v = lng == 2 ? va_arg(ap, long long) : lng ? va_arg(ap, long) : sz ? (long long)va_arg(ap, ssize_t) : va_arg(ap, int);
+      if (v < 0)
+        put_c(&o, '-');
+      put_u64(&o, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v, 10);
       break;
     case 'u':
     case 'x':
       u = lng == 2 ? va_arg(ap, unsigned long long) : lng ? va_arg(ap, unsigned long)
         : sz ? va_arg(ap, size_t) : va_arg(ap, unsigned);
-      n = put_u64(buf, cap, n, u, *f == 'x' ? 16 : 10);
+      put_u64(&o, u, *f == 'x' ? 16 : 10);
       break;
     case 'p':
-      u = (uintptr_t)va_arg(ap, void *);
-      if (n + 3 < cap) { buf[n++] = '0'; buf[n++] = 'x'; }
-      n = put_u64(buf, cap, n, u, 16);
+      put_s(&o, "0x");
+      put_u64(&o, (uintptr_t)va_arg(ap, void *), 16);
       break;
     case '%':
-      buf[n++] = '%';
+      put_c(&o, '%');
       break;
-    default:
-      return n; /* unknown conversion: stop rather than misread arguments */
+    default: /* unknown conversion: stop rather than misread arguments */
+      buf[o.n] = '\0';
+      return o.n;
     }
-    if (!*f)
-      break;
   }
-  buf[n] = '\0';
-  return n;
+  buf[o.n] = '\0';
+  return o.n;
 }
 
 size_t hak_format(char *buf, size_t cap, const char *fmt, ...)
