@@ -38,7 +38,8 @@ hak_unit_programs = \
 hak_tier_programs = \
 	tests/unit/tier_realloc \
 	tests/unit/tier_rss \
-	tests/unit/tier_ace
+	tests/unit/tier_ace \
+	tests/unit/tier_oom
 check_PROGRAMS += $(hak_unit_programs) $(hak_tier_programs)
 TESTS += $(hak_unit_programs) $(hak_tier_programs) tests/unit/tier_ace_strace.sh
 EXTRA_DIST += tests/unit/tier_ace_strace.sh
@@ -102,3 +103,9 @@ tests_unit_tier_ace_CPPFLAGS = $(hak_tier_cppflags)
 tests_unit_tier_ace_CFLAGS = $(hak_tier_cflags)
 tests_unit_tier_ace_LDFLAGS = -no-install
 tests_unit_tier_ace_LDADD = $(hak_tier_ldadd)
+
+tests_unit_tier_oom_SOURCES = tests/unit/tier_oom.c tests/tap.h tests/testutil.h
+tests_unit_tier_oom_CPPFLAGS = $(hak_tier_cppflags)
+tests_unit_tier_oom_CFLAGS = $(hak_tier_cflags)
+tests_unit_tier_oom_LDFLAGS = -no-install
+tests_unit_tier_oom_LDADD = $(hak_tier_ldadd)
