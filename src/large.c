@@ -9,7 +9,7 @@
  * longer fits.  Cached mappings are purged (MADV_DONTNEED, header page
  * kept) after HAKMEM_PURGE_DELAY_MS; the whole cache is bounded by
  * HAKMEM_CACHE_MB.  Huge mappings (above 2 MiB) have a small cache of
- * their own, served best-fit.
+ * their own (at most 8, with the same adaptive limit), served best-fit.
  *
  * An allocation the ACE cannot serve is counted by cause, as users of
  * HAKMEM know them: Threshold (size or alignment outside the bins),
@@ -60,6 +60,15 @@ static void uncount_cached(const struct hak_big *b)
   atomic_fetch_sub_explicit(&hak_gstats.ace_cached_bytes, b->used, memory_order_relaxed);
 }
 
+/* A run of two misses doubles the cache's limit (under the bin's lock). */
+static void miss(struct ace_bin *c, uint32_t max)
+{
+  if (++c->miss_run < 2)
+    return;
+  c->limit = c->limit ? (c->limit * 2 < max ? c->limit * 2 : max) : 1;
+  c->miss_run = 0;
+}
+
 static struct hak_big *take_huge(size_t size, size_t align)
 {
   struct ace_bin *c = &bins[HUGE_BIN];
@@ -80,6 +89,9 @@ static struct hak_big *take_huge(size_t size, size_t align)
     *best = b->next;
     c->count--;
     c->hits_since_purge++;
+    c->miss_run = 0;
+  } else {
+    miss(c, HUGE_CACHE_MAX);
   }
   hak_unlock(&c->lock);
   if (b) {
@@ -110,9 +122,8 @@ struct hak_big *hak_ace_take(size_t size, size_t align)
     c->count--;
     c->miss_run = 0;
     c->hits_since_purge++;
-  } else if (++c->miss_run >= 2) {
-    c->limit = c->limit ? (c->limit * 2 < BIN_LIMIT_MAX ? c->limit * 2 : BIN_LIMIT_MAX) : 1;
-    c->miss_run = 0;
+  } else {
+    miss(c, BIN_LIMIT_MAX);
   }
   hak_unlock(&c->lock);
   if (b) {
@@ -129,23 +140,19 @@ struct hak_big *hak_ace_take(size_t size, size_t align)
 bool hak_ace_put(struct hak_big *b)
 {
   struct ace_bin *c;
-  uint32_t limit;
-  if (b->bin >= 0) {
+  if (b->bin >= 0)
     c = &bins[b->bin];
-    limit = 0; /* read under the lock */
-  } else if (b->offset == HAK_BIG_MIN_OFFSET && b->used - b->offset > HAK_SS_SIZE) {
+  else if (b->offset == HAK_BIG_MIN_OFFSET && b->used - b->offset > HAK_SS_SIZE)
     c = &bins[HUGE_BIN];
-    limit = HUGE_CACHE_MAX;
-  } else {
+  else
     return false;
-  }
   if (hak_opt[HAK_OPT_PURGE_DELAY_MS] == 0 ||
       atomic_load_explicit(&hak_gstats.ace_cached_bytes, memory_order_relaxed) + b->used > cache_cap())
     return false;
   bool cached = false;
   size_t used = b->used; /* b belongs to other threads once it is cached */
   hak_lock(&c->lock);
-  if (c->count < (b->bin >= 0 ? c->limit : limit)) {
+  if (c->count < c->limit) {
     b->state = HAK_BIG_CACHED;
     b->cached_ms = hak_now_ms();
     b->purged = false;
@@ -176,10 +183,10 @@ bool hak_ace_purge(bool force, bool *released)
     struct ace_bin *c = &bins[i];
     struct hak_big *drop = NULL;
     hak_lock(&c->lock);
-    if (i != HUGE_BIN && c->hits_since_purge == 0)
+    if (c->hits_since_purge == 0)
       c->limit /= 2;
     c->hits_since_purge = 0;
-    uint32_t keep = force ? 0 : i == HUGE_BIN ? HUGE_CACHE_MAX : c->limit;
+    uint32_t keep = force ? 0 : c->limit;
     uint32_t n = 0;
     for (struct hak_big **pp = &c->head; *pp;) {
       struct hak_big *b = *pp;

@@ -150,7 +150,8 @@ int main(int argc, char **argv)
   hak_stats_get(&s1);
   cycle(3 * MiB, 100);
   hak_stats_get(&s2);
-  ok(d(s2.huge_cache_hits, s1.huge_cache_hits) >= 99, "100 malloc/free of 3 MiB: %llu Huge cache hits",
+  /* The cache starts empty and opens after a run of two misses. */
+  ok(d(s2.huge_cache_hits, s1.huge_cache_hits) >= 98, "100 malloc/free of 3 MiB: %llu Huge cache hits",
      d(s2.huge_cache_hits, s1.huge_cache_hits));
   check_idle("Large and Huge loops");
   return done_testing();
