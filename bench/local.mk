@@ -57,7 +57,8 @@ bench_bench_rss_SOURCES = bench/bench_rss.c bench/bench.h
 bench_bench_rss_CFLAGS = $(BENCH_CFLAGS)
 
 dist_noinst_SCRIPTS += bench/run
-EXTRA_DIST += bench/README.md
+EXTRA_DIST += bench/README.md bench/results/latest.md bench/results/latest.png \
+	bench/results/latest-runs.tsv bench/results/callgrind.md
 
 # The runner's environment: the programs, the peers found by configure,
 # HAKMEM as built here (wherever lib_LTLIBRARIES puts libhakmem.la), and
@@ -66,7 +67,7 @@ BENCH_RUN = \
 	so=; for la in $(lib_LTLIBRARIES); do \
 	  case $$la in *libhakmem.la) so=$(abs_top_builddir)/`dirname $$la`/.libs/libhakmem.so;; esac; \
 	done; \
-	HAKMEM_SO=$$so BENCH_BINDIR=$(abs_top_builddir)/bench \
+	LIBHAKMEM_SO=$$so BENCH_BINDIR=$(abs_top_builddir)/bench \
 	JEMALLOC_SO='$(JEMALLOC_SO)' MIMALLOC_SO='$(MIMALLOC_SO)' TCMALLOC_SO='$(TCMALLOC_SO)' \
 	BENCH_REPS='$(BENCH_REPS)' BENCH_QUICK='$(BENCH_QUICK)' BENCH_ONLY='$(BENCH_ONLY)' \
 	BENCH_ALLOCATORS='$(BENCH_ALLOCATORS)' BENCH_OUT='$(BENCH_OUT)' \
