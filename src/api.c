@@ -195,10 +195,9 @@ HAK_API void *hak_realloc(void *p, size_t size)
     return foreign_realloc(p, size);
   }
   struct hak_slab *s = hak_slab_of(p, reg);
-  if (HAK_UNLIKELY(!hak_slab_block_valid(s, p)))
-    hak_report_bad_free("realloc", p, "invalid pointer (not the start of a HAKMEM block)");
-  if (HAK_UNLIKELY(((uintptr_t *)p)[1] == hak_free_key))
-    hak_report_bad_free("realloc", p, "pointer already freed");
+  const char *bad = hak_slab_check_free(s, p);
+  if (HAK_UNLIKELY(bad))
+    hak_report_bad_free("realloc", p, bad);
   size_t old = hak_class_size[s->cls];
   if (size <= old && size >= old / 2)
     return p;

@@ -9,7 +9,9 @@
  * heap up.
  *
  * Refill takes about half a cache's capacity at once from the heap's
- * slabs; a cache that overflows gives half back (flush), slab by slab, and
+ * slabs (a further slab only while the cache is still empty, so a cache
+ * never spreads over slabs it does not need); a cache that overflows gives
+ * half back (flush), slab by slab, and
  * a slab whose last block comes back returns to the Shared Pool at once.
  * Capacity is adaptive: it starts at 1/8 of the class's limit and doubles
  * at every refill up to the limit, so classes a thread uses rarely hold
@@ -32,8 +34,6 @@ static char *meta_chunk;             /* carving area for new heaps */
 static size_t meta_left;
 pthread_key_t hak_heap_key;
 
-#define CACHE_BYTES (64 * 1024) /* per class, before the block-count limit */
-
 static struct hak_tbin *bin_of(struct hak_heap *h, unsigned cls)
 {
   return cls < HAK_TINY_CLASSES ? &h->tiny[cls] : &h->mid[cls - HAK_TINY_CLASSES];
@@ -42,7 +42,7 @@ static struct hak_tbin *bin_of(struct hak_heap *h, unsigned cls)
 static uint32_t cap_limit(unsigned cls)
 {
   uint32_t lim = (uint32_t)hak_opt[HAK_OPT_TCACHE_MAX];
-  uint32_t by_bytes = CACHE_BYTES / hak_class_size[cls];
+  uint32_t by_bytes = HAK_TCACHE_BYTES / hak_class_size[cls];
   if (by_bytes < 4)
     by_bytes = 4;
   return lim < by_bytes ? lim : by_bytes;
@@ -162,7 +162,9 @@ static struct hak_slab *next_slab(struct hak_heap *h, unsigned cls)
 static unsigned refill(struct hak_heap *h, unsigned cls, void **head, unsigned want)
 {
   unsigned got = 0;
-  while (got < want) {
+  /* Blocks the heap's slabs already have come first; a further slab is
+   * taken from the pool only for a cache that is still empty. */
+  while (got < want && (got == 0 || h->partial[cls])) {
     struct hak_slab *s = next_slab(h, cls);
     if (!s)
       break;
@@ -282,10 +284,9 @@ void *hak_cache_alloc_slow(unsigned cls)
  * check, a heap without cache, or the double-free mark. */
 void hak_cache_free_slow(void *p, struct hak_slab *s, const char *call)
 {
-  if (HAK_UNLIKELY(((uintptr_t *)p)[1] == hak_free_key))
-    hak_report_bad_free(call, p, "double free");
-  if (HAK_UNLIKELY(!hak_slab_block_valid(s, p)))
-    hak_report_bad_free(call, p, "invalid pointer (not the start of a HAKMEM block)");
+  const char *bad = hak_slab_check_free(s, p);
+  if (HAK_UNLIKELY(bad))
+    hak_report_bad_free(call, p, bad);
   struct hak_heap *h = hak_heap_get();
   struct hak_heap *o = atomic_load_explicit(&s->owner, memory_order_acquire);
   unsigned cls = s->cls;

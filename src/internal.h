@@ -183,6 +183,7 @@ void hak_slab_remote_free(struct hak_slab *s, void *p);
 bool hak_slab_park_full(struct hak_slab *s);
 void hak_slab_abandon(struct hak_slab *s);
 bool hak_slab_block_valid(const struct hak_slab *s, const void *p);
+const char *hak_slab_check_free(const struct hak_slab *s, const void *p);
 bool hak_slab_is_free_block(const struct hak_slab *s, const void *p);
 bool hak_slab_has_free(const struct hak_slab *s);
 
@@ -199,6 +200,10 @@ void hak_pool_atfork_child(void);
 
 /* ------------------------------------------------------------------ */
 /* Threads: caches and heaps                                           */
+
+/* A thread cache holds at most this many bytes of one class (and at most
+ * HAKMEM_TCACHE_MAX blocks, and at least 4). */
+#define HAK_TCACHE_BYTES (256 * 1024)
 
 /* A thread cache of one class: a LIFO list of free blocks.  room is how
  * many more blocks it may take; frees counts frees pushed here (stats). */

@@ -9,7 +9,7 @@ const hak_option_desc hak_option_table[HAK_OPT_COUNT] = {
   [HAK_OPT_PURGE_DELAY_MS] = {"HAKMEM_PURGE_DELAY_MS", HAK_OPT_INT, 250, 0, 3600000, 0, "ms",
     "delay before empty slabs and cached spans are given back to the OS (0: at once)"},
   [HAK_OPT_TCACHE_MAX] = {"HAKMEM_TCACHE_MAX", HAK_OPT_INT, 2048, 0, 65536, 0, "blocks",
-    "most blocks a thread caches per size class, within 64 KiB a class (0: no thread cache)"},
+    "most blocks a thread caches per size class, within 256 KiB a class (0: no thread cache)"},
   [HAK_OPT_CHECK] = {"HAKMEM_CHECK", HAK_OPT_BOOL, 0, 0, 1, 0, "",
     "validate every free and every slab operation (slower; implies HAKMEM_TCACHE_MAX=0)"},
   [HAK_OPT_THP] = {"HAKMEM_THP", HAK_OPT_BOOL, 0, 0, 1, 0, "",

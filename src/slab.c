@@ -149,6 +149,23 @@ bool hak_slab_block_valid(const struct hak_slab *s, const void *p)
   return off % size == 0 && off / size < __atomic_load_n(&s->bump, __ATOMIC_RELAXED);
 }
 
+/* Why p cannot be given back as a block of s, or NULL when it can: the
+ * position is checked first, so an interior pointer is never taken for a
+ * double free by what it happens to point at. */
+const char *hak_slab_check_free(const struct hak_slab *s, const void *p)
+{
+  const char *base = hak_slab_base(s);
+  uintptr_t off = (uintptr_t)p - (uintptr_t)base;
+  unsigned size = hak_class_size[s->cls];
+  if ((const char *)p < base || off % size != 0 || off / size >= __atomic_load_n(&s->bump, __ATOMIC_RELAXED))
+    return "invalid pointer (not the start of a HAKMEM block)";
+  if (((const uintptr_t *)p)[1] == hak_free_key)
+    return "double free";
+  if (atomic_load_explicit(&s->state, memory_order_relaxed) != HAK_SLAB_ACTIVE)
+    return "double free (the block's slab is empty)";
+  return NULL;
+}
+
 /* p is on the slab's local free list (owner only; for validation). */
 bool hak_slab_is_free_block(const struct hak_slab *s, const void *p)
 {
