@@ -75,8 +75,18 @@ static void *alloc_big(size_t size, size_t align, bool zero)
 static inline void *alloc(size_t size)
 {
   if (HAK_LIKELY(size <= HAK_TINY_MAX)) {
-    unsigned cls = hak_tiny_class[(size + 15) >> 4];
-    return cache_pop(&hak_tbins[cls], cls);
+    /* The table gives the cache's offset, so the fast path does no
+     * multiplication; the slow path turns it back into the class. */
+    unsigned off = hak_tiny_bin_offset[(size + 15) >> 4];
+    struct hak_tbin *b = (struct hak_tbin *)((char *)hak_tbins + off);
+    void **p = b->head;
+    if (HAK_LIKELY(p != NULL)) {
+      b->head = p[0];
+      p[1] = NULL;
+      b->room++;
+      return p;
+    }
+    return hak_cache_alloc_slow(off / sizeof(struct hak_tbin));
   }
   if (size <= HAK_MID_MAX)
     return alloc_class(hak_size_class(size));
@@ -97,28 +107,44 @@ static void free_foreign(void *p, unsigned reg, const char *call)
   foreign_free(p);
 }
 
+/* Frees p, a block of slab s: a push onto this thread's cache when it
+ * owns the slab, else the slow path. */
+static inline __attribute__((always_inline)) void dealloc_slab(void *p, struct hak_slab *s,
+                                                               const char *call)
+{
+  if (HAK_LIKELY(atomic_load_explicit(&s->owner, memory_order_relaxed) == hak_theap)) {
+    uintptr_t *w = p, key = hak_free_key;
+    if (HAK_LIKELY(w[1] != key) && !(FAST_PATH_CHECKS && !hak_slab_block_valid(s, p))) {
+      struct hak_tbin *b = s->bin;
+      w[0] = (uintptr_t)b->head;
+      b->head = p;
+      w[1] = key;
+      b->frees++;
+      if (HAK_UNLIKELY(--b->room == 0))
+        hak_cache_overflow(b);
+      return;
+    }
+  }
+  hak_cache_free_slow(p, s, call);
+}
+
+static __attribute__((noinline)) void dealloc_other(void *p, unsigned reg, const char *call)
+{
+  if (reg == HAK_REG_SS_MID)
+    dealloc_slab(p, hak_slab_of(p, HAK_REG_SS_MID), call);
+  else
+    free_foreign(p, reg, call);
+}
+
+/* The slab shift is a constant for the common SuperSlab kind (64 KiB
+ * slabs), which saves the variable shift on the fast path. */
 static inline void dealloc(void *p, const char *call)
 {
   unsigned reg = hak_reg_lookup(p);
-  if (HAK_LIKELY(reg >= HAK_REG_SS_SMALL)) {
-    struct hak_slab *s = hak_slab_of(p, reg);
-    if (HAK_LIKELY(atomic_load_explicit(&s->owner, memory_order_relaxed) == hak_theap)) {
-      uintptr_t *w = p, key = hak_free_key;
-      if (HAK_LIKELY(w[1] != key) && !(FAST_PATH_CHECKS && !hak_slab_block_valid(s, p))) {
-        struct hak_tbin *b = s->bin;
-        w[0] = (uintptr_t)b->head;
-        b->head = p;
-        w[1] = key;
-        b->frees++;
-        if (HAK_UNLIKELY(--b->room == 0))
-          hak_cache_overflow(b);
-        return;
-      }
-    }
-    hak_cache_free_slow(p, s, call);
-    return;
-  }
-  free_foreign(p, reg, call);
+  if (HAK_LIKELY(reg == HAK_REG_SS_SMALL))
+    dealloc_slab(p, hak_slab_of(p, HAK_REG_SS_SMALL), call);
+  else
+    dealloc_other(p, reg, call);
 }
 
 static size_t usable_size(const void *p, const char *call)

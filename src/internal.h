@@ -81,6 +81,8 @@ const char *hak_addr_tier(const void *p);
 #define HAK_SMALL_SLAB_MAX 8192 /* classes up to this size live in 64 KiB slabs */
 
 extern const uint8_t hak_tiny_class[HAK_TINY_MAX / 16 + 1]; /* by (size + 15) / 16 */
+/* The same, as the byte offset of the class's cache in hak_tbins. */
+extern const uint16_t hak_tiny_bin_offset[HAK_TINY_MAX / 16 + 1];
 extern const uint32_t hak_class_size[HAK_CLASSES];
 
 static inline unsigned hak_size_class(size_t size) /* size <= HAK_MID_MAX */

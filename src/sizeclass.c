@@ -19,13 +19,20 @@ const uint32_t hak_class_size[HAK_CLASSES] = {
 };
 _Static_assert(HAK_TINY_CLASSES == 32 && HAK_CLASSES == 72, "class layout");
 
-/* hak_tiny_class[(size + 15) / 16] for size <= 1024. */
-const uint8_t hak_tiny_class[HAK_TINY_MAX / 16 + 1] = {
-  0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, /* to 256 */
-  16, 16, 17, 17, 18, 18, 19, 19, 20, 20, 21, 21, 22, 22, 23, 23, /* to 512: 32-byte steps */
-  24, 24, 24, 24, 25, 25, 25, 25, 26, 26, 26, 26, 27, 27, 27, 27, /* to 1024: 64-byte steps */
-  28, 28, 28, 28, 29, 29, 29, 29, 30, 30, 30, 30, 31, 31, 31, 31,
-};
+/* The class of every tiny size, by (size + 15) / 16. */
+#define TINY_CLASSES(X)                                                                      \
+  X(0) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14)     \
+  X(15) /* to 256 */                                                                       \
+  X(16) X(16) X(17) X(17) X(18) X(18) X(19) X(19) X(20) X(20) X(21) X(21) X(22) X(22)      \
+  X(23) X(23) /* to 512: 32-byte steps */                                                  \
+  X(24) X(24) X(24) X(24) X(25) X(25) X(25) X(25) X(26) X(26) X(26) X(26) X(27) X(27)      \
+  X(27) X(27) X(28) X(28) X(28) X(28) X(29) X(29) X(29) X(29) X(30) X(30) X(30) X(30)      \
+  X(31) X(31) X(31) X(31) /* to 1024: 64-byte steps */
+#define AS_CLASS(c) c,
+#define AS_BIN_OFFSET(c) (c) * sizeof(struct hak_tbin),
+
+const uint8_t hak_tiny_class[HAK_TINY_MAX / 16 + 1] = {TINY_CLASSES(AS_CLASS)};
+const uint16_t hak_tiny_bin_offset[HAK_TINY_MAX / 16 + 1] = {TINY_CLASSES(AS_BIN_OFFSET)};
 
 unsigned hak_size_class_aligned(size_t size, size_t align)
 {
