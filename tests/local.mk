@@ -116,3 +116,13 @@ tests_test_api_ubsan_LDADD = tests/libhakcore_ubsan.la $(PTHREAD_LIBS)
 TESTS += tests/test_api_ubsan
 
 EXTRA_DIST += tests/real_programs.sh tests/tsan_stress.sh
+
+# Traces: in the debug build only, and only when asked for; the release
+# library has no stdio at all.
+check_PROGRAMS += tests/trace_prog
+tests_trace_prog_SOURCES = tests/trace_prog.c
+tests_trace_prog_CFLAGS = $(hak_tests_cflags)
+tests_trace_prog_LDFLAGS = -no-install
+tests_trace_prog_LDADD = $(hak_tests_ldadd)
+TESTS += tests/traces.sh
+EXTRA_DIST += tests/traces.sh
