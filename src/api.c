@@ -43,7 +43,7 @@ extern void *__libc_realloc(void *, size_t);
 #define FAST_PATH_CHECKS 0
 #endif
 
-static inline void *cache_pop(struct hak_tbin *b, unsigned cls)
+static inline __attribute__((always_inline)) void *cache_pop(struct hak_tbin *b, unsigned cls)
 {
   void **p = b->head;
   if (HAK_LIKELY(p != NULL)) {
@@ -78,15 +78,7 @@ static inline void *alloc(size_t size)
     /* The table gives the cache's offset, so the fast path does no
      * multiplication; the slow path turns it back into the class. */
     unsigned off = hak_tiny_bin_offset[(size + 15) >> 4];
-    struct hak_tbin *b = (struct hak_tbin *)((char *)hak_tbins + off);
-    void **p = b->head;
-    if (HAK_LIKELY(p != NULL)) {
-      b->head = p[0];
-      p[1] = NULL;
-      b->room++;
-      return p;
-    }
-    return hak_cache_alloc_slow(off / sizeof(struct hak_tbin));
+    return cache_pop((struct hak_tbin *)((char *)hak_tbins + off), off / sizeof(struct hak_tbin));
   }
   if (size <= HAK_MID_MAX)
     return alloc_class(hak_size_class(size));
