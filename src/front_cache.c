@@ -284,6 +284,7 @@ void *hak_cache_alloc_slow(unsigned cls)
  * check, a heap without cache, or the double-free mark. */
 void hak_cache_free_slow(void *p, struct hak_slab *s, const char *call)
 {
+  HAK_ASSERT(hak_ss_of(p)->magic == HAK_SS_MAGIC);
   const char *bad = hak_slab_check_free(s, p);
   if (HAK_UNLIKELY(bad))
     hak_report_bad_free(call, p, bad);
