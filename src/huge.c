@@ -27,36 +27,45 @@ static struct hak_big *hdr_of(const void *p, unsigned reg)
   return (struct hak_big *)(u << HAK_SS_SHIFT);
 }
 
-/* Reserves span bytes aligned to align, PROT_NONE; NULL when refused. */
+/* Maps span bytes aligned to align, read-write; NULL when refused.
+ * Untouched pages cost no memory (MAP_NORESERVE).  The whole span has
+ * one protection and one set of flags, so it stays a single VMA and
+ * neighbouring spans can merge with it: the number of mappings, which
+ * the kernel limits (vm.max_map_count), does not grow with the number of
+ * blocks. */
+static _Atomic uintptr_t reserve_low; /* start of the latest span */
+
 static char *reserve(size_t span, size_t align)
 {
-  size_t total = span + align;
-  if (total < span)
-    return NULL;
-  char *p = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED)
-    return NULL;
-  uintptr_t a = round_up((uintptr_t)p, align);
-  if (a != (uintptr_t)p)
-    munmap(p, a - (uintptr_t)p);
-  size_t tail = (uintptr_t)p + total - (a + span);
-  if (tail)
-    munmap((char *)a + span, tail);
-  return (char *)a;
-}
-
-static bool make_writable(char *base, size_t from, size_t to)
-{
-  if (to <= from)
-    return true;
+  const int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
   int saved = errno;
-  if (mprotect(base + from, to - from, PROT_READ | PROT_WRITE) != 0) {
-    errno = saved;
-    return false;
+  /* First right below the latest span, where the two can merge. */
+  uintptr_t low = atomic_load_explicit(&reserve_low, memory_order_relaxed);
+  uintptr_t a = low > span ? (low - span) & ~(uintptr_t)(align - 1) : 0;
+  char *p = a ? mmap((void *)a, span, prot, flags | MAP_FIXED_NOREPLACE, -1, 0) : MAP_FAILED;
+  if (p != MAP_FAILED && p != (char *)a) { /* a kernel before 4.17 took it as a hint */
+    munmap(p, span);
+    p = MAP_FAILED;
   }
-  if (!hak_opt[HAK_OPT_THP] && to - from >= HAK_SS_SIZE)
-    hak_os_hugepages(base + from, to - from, false);
-  return true;
+  if (p == MAP_FAILED) { /* anywhere: map more, keep an aligned span */
+    size_t total = span + align;
+    p = total < span ? MAP_FAILED : mmap(NULL, total, prot, flags, -1, 0);
+    if (p == MAP_FAILED) {
+      errno = saved;
+      return NULL;
+    }
+    a = round_up((uintptr_t)p, align);
+    if (a != (uintptr_t)p)
+      munmap(p, a - (uintptr_t)p);
+    size_t tail = (uintptr_t)p + total - (a + span);
+    if (tail)
+      munmap((char *)a + span, tail);
+  }
+  errno = saved;
+  atomic_store_explicit(&reserve_low, a, memory_order_relaxed);
+  if (!hak_opt[HAK_OPT_THP])
+    hak_os_hugepages((char *)a, span, false);
+  return (char *)a;
 }
 
 /* Huge: above the ACE's bins (Large blocks of the top bin are a little
@@ -84,28 +93,20 @@ static void count_live(const struct hak_big *b, int dir)
     atomic_fetch_sub_explicit(&hak_gstats.large_live_bytes, usable, memory_order_relaxed);
 }
 
-/* Sets the read-write extent of a mapping to used bytes (page multiple,
+/* Sets the extent of a mapping in use to used bytes (page multiple,
  * within the span); pages beyond it are given back. */
-bool hak_big_resize(struct hak_big *b, size_t used)
+void hak_big_resize(struct hak_big *b, size_t used)
 {
-  char *base = (char *)b;
-  if (used > b->used && !make_writable(base, b->used, used))
-    return false;
-  if (used < b->used) {
-    hak_os_purge(base + used, b->used - used);
-    mprotect(base + used, b->used - used, PROT_NONE);
-  }
+  if (used < b->used)
+    hak_os_purge((char *)b + used, b->used - used);
   b->used = used;
-  return true;
 }
 
 static struct hak_big *map_new(size_t used, size_t offset, size_t align)
 {
   size_t span = round_up(used, HAK_SS_SIZE);
   char *base = reserve(span, align > HAK_SS_SIZE ? align : HAK_SS_SIZE);
-  if (!base || !make_writable(base, 0, used)) {
-    if (base)
-      munmap(base, span);
+  if (!base) {
     atomic_fetch_add_explicit(&hak_gstats.ace_fail_mapfail, 1, memory_order_relaxed);
     HAK_TRACE(HAK_OPT_ACE_TRACE, "ACE failure MapFail: the OS refused %zu bytes", span);
     return NULL;
@@ -202,36 +203,37 @@ void *hak_big_realloc(void *p, unsigned reg, size_t size)
     return NULL;
   }
   /* The new extent: a whole ACE bin (so the mapping stays cacheable) or,
-   * for Huge and aligned blocks, just the pages needed.  Never a copy: the
-   * pages grow or shrink in place inside the reservation, or move with
-   * mremap. */
+   * for Huge and aligned blocks, just the pages needed.  The pages grow or
+   * shrink in place inside the span, or move with mremap: no copy, unless
+   * the kernel refuses the move. */
   int bin = b->offset == HAK_BIG_MIN_OFFSET ? hak_ace_bin(size, 0) : -1;
   if (bin >= 0 && bin == b->bin)
     return p;
   size_t used = (b->offset + (bin >= 0 ? hak_ace_bin_size(bin) : size) + page - 1) & ~(page - 1);
   count_live(b, -1);
   if (used <= b->span) {
-    bool ok = hak_big_resize(b, used);
-    if (ok)
-      b->bin = (int16_t)bin;
+    hak_big_resize(b, used);
+    b->bin = (int16_t)bin;
     count_live(b, +1);
-    if (!ok) {
-      errno = ENOMEM;
-      return NULL;
-    }
     return p;
   }
   size_t span = round_up(used + used / 4, HAK_SS_SIZE); /* room to grow again */
   size_t align = b->offset > HAK_SS_SIZE ? b->offset : HAK_SS_SIZE;
   char *nb = reserve(span, align), *base = (char *)b;
   size_t old_used = b->used, old_span = b->span;
-  if (!nb || mremap(base, old_used, old_used, MREMAP_MAYMOVE | MREMAP_FIXED, nb) == MAP_FAILED ||
-      !make_writable(nb, old_used, used)) {
+  if (!nb || mremap(base, old_used, old_used, MREMAP_MAYMOVE | MREMAP_FIXED, nb) == MAP_FAILED) {
     if (nb)
       munmap(nb, span);
     count_live(b, +1);
-    errno = ENOMEM;
-    return NULL;
+    /* No move: a new block and a copy, as any realloc may do. */
+    void *q = b->offset == HAK_BIG_MIN_OFFSET ? hak_big_alloc(size, 0, false) : NULL;
+    if (!q) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    memcpy(q, p, old_usable);
+    hak_big_free(p, reg, "realloc");
+    return q;
   }
   hak_reg_set((uintptr_t)base, old_span, HAK_REG_NONE, HAK_REG_NONE);
   munmap(base + old_used, old_span - old_used);

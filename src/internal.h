@@ -279,7 +279,7 @@ void hak_heaps_atfork_child(void);
 struct hak_big {
   uint64_t magic;
   size_t span;            /* reserved bytes */
-  size_t used;            /* bytes from the start that are read-write */
+  size_t used;            /* bytes from the start in use (the rest is purged) */
   size_t offset;          /* block start - mapping start */
   struct hak_big *next;   /* ACE cache list */
   uint64_t cached_ms;     /* when it entered the cache */
@@ -298,7 +298,7 @@ size_t hak_big_usable(const void *p, unsigned reg);
 const char *hak_big_tier(const void *p, unsigned reg);
 void *hak_big_realloc(void *p, unsigned reg, size_t size);
 void hak_big_unmap(struct hak_big *b);
-bool hak_big_resize(struct hak_big *b, size_t used);
+void hak_big_resize(struct hak_big *b, size_t used);
 
 /* large.c: the ACE (Adaptive Cache Engine) */
 #define HAK_ACE_BINS 24

@@ -3,8 +3,8 @@
  *
  * Large blocks (32 KiB .. 2 MiB) are rounded up to one of 24 bins, four
  * per doubling, and every mapping of a bin has the same size, so a cached
- * mapping serves the next request of its bin as it is: no mmap, munmap or
- * mprotect.  Each bin's cache limit adapts: a run of misses doubles it, a
+ * mapping serves the next request of its bin as it is: no mmap or munmap.
+ * Each bin's cache limit adapts: a run of misses doubles it, a
  * purge pass with no hit since the last one halves it and unmaps what no
  * longer fits.  Cached mappings are purged (MADV_DONTNEED, header page
  * kept) after HAKMEM_PURGE_DELAY_MS; the whole cache is bounded by
@@ -96,10 +96,7 @@ static struct hak_big *take_huge(size_t size, size_t align)
   hak_unlock(&c->lock);
   if (b) {
     uncount_cached(b);
-    if (!hak_big_resize(b, used)) {
-      hak_big_unmap(b);
-      return NULL;
-    }
+    hak_big_resize(b, used);
     atomic_fetch_add_explicit(&hak_gstats.huge_cache_hits, 1, memory_order_relaxed);
   }
   return b;

@@ -39,7 +39,8 @@ hak_tier_programs = \
 	tests/unit/tier_realloc \
 	tests/unit/tier_rss \
 	tests/unit/tier_ace \
-	tests/unit/tier_oom
+	tests/unit/tier_oom \
+	tests/unit/tier_many_large
 check_PROGRAMS += $(hak_unit_programs) $(hak_tier_programs)
 TESTS += $(hak_unit_programs) $(hak_tier_programs) tests/unit/tier_ace_strace.sh
 EXTRA_DIST += tests/unit/tier_ace_strace.sh
@@ -109,3 +110,9 @@ tests_unit_tier_oom_CPPFLAGS = $(hak_tier_cppflags)
 tests_unit_tier_oom_CFLAGS = $(hak_tier_cflags)
 tests_unit_tier_oom_LDFLAGS = -no-install
 tests_unit_tier_oom_LDADD = $(hak_tier_ldadd)
+
+tests_unit_tier_many_large_SOURCES = tests/unit/tier_many_large.c tests/tap.h
+tests_unit_tier_many_large_CPPFLAGS = $(hak_tier_cppflags)
+tests_unit_tier_many_large_CFLAGS = $(hak_tier_cflags)
+tests_unit_tier_many_large_LDFLAGS = -no-install
+tests_unit_tier_many_large_LDADD = $(hak_tier_ldadd)
