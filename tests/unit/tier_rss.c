@@ -130,8 +130,11 @@ int main(void)
   failed = allocate_all();
   long r2 = rss_kib();
   hak_stats_get(&st);
-  ok(failed == 0 && r2 - r >= total_kib * 95 / 100, "round 2: allocated and written again (RSS %.0f MiB)",
-     mib(r2));
+  /* From the baseline: the purge may still be finishing when the loop above
+   * stops at 90%. */
+  if (!ok(failed == 0 && r2 - r0 >= total_kib * 95 / 100, "round 2: allocated and written again (RSS %.0f MiB)",
+          mib(r2)))
+    diag("  %zu allocations failed; RSS %.0f MiB before round 1", failed, mib(r0));
   ok(st.superslabs <= superslabs1 + 2, "round 2: the SuperSlabs of round 1 were reused (%llu, then %llu)",
      (unsigned long long)superslabs1, (unsigned long long)st.superslabs);
   ok(st.mapped <= mapped1 + mapped1 / 10, "round 2: mapped memory did not grow much (%.0f MiB, then %.0f MiB)",
