@@ -4,9 +4,9 @@
  * Large blocks (32 KiB .. 2 MiB) are rounded up to one of 24 bins, four
  * per doubling, and every mapping of a bin has the same size, so a cached
  * mapping serves the next request of its bin as it is: no mmap or munmap.
- * Each bin's cache limit adapts: a run of misses doubles it, a
- * purge pass with no hit since the last one halves it and unmaps what no
- * longer fits.  Cached mappings are purged (MADV_DONTNEED, header page
+ * Each bin's cache limit adapts: a cache opens at its first miss, a run
+ * of misses doubles its limit, a purge pass with no hit since the last one
+ * halves it and unmaps what no longer fits.  Cached mappings are purged (MADV_DONTNEED, header page
  * kept) after HAKMEM_PURGE_DELAY_MS; the whole cache is bounded by
  * HAKMEM_CACHE_MB.  Huge mappings (above 2 MiB) have a small cache of
  * their own (at most 8, with the same adaptive limit), served best-fit.
@@ -60,10 +60,11 @@ static void uncount_cached(const struct hak_big *b)
   atomic_fetch_sub_explicit(&hak_gstats.ace_cached_bytes, b->used, memory_order_relaxed);
 }
 
-/* A run of two misses doubles the cache's limit (under the bin's lock). */
+/* A closed cache opens at its first miss; after that, a run of two misses
+ * doubles its limit (under the bin's lock). */
 static void miss(struct ace_bin *c, uint32_t max)
 {
-  if (++c->miss_run < 2)
+  if (++c->miss_run < 2 && c->limit)
     return;
   c->limit = c->limit ? (c->limit * 2 < max ? c->limit * 2 : max) : 1;
   c->miss_run = 0;

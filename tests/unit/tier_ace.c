@@ -150,7 +150,7 @@ int main(int argc, char **argv)
   hak_stats_get(&s1);
   cycle(3 * MiB, 100);
   hak_stats_get(&s2);
-  /* The cache starts empty and opens after a run of two misses. */
+  /* The cache starts closed and opens at the first miss. */
   ok(d(s2.huge_cache_hits, s1.huge_cache_hits) >= 98, "100 malloc/free of 3 MiB: %llu Huge cache hits",
      d(s2.huge_cache_hits, s1.huge_cache_hits));
   check_idle("Large and Huge loops");
