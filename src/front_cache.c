@@ -43,8 +43,8 @@ static uint32_t cap_limit(unsigned cls)
 {
   uint32_t lim = (uint32_t)hak_opt[HAK_OPT_TCACHE_MAX];
   uint32_t by_bytes = HAK_TCACHE_BYTES / hak_class_size[cls];
-  if (by_bytes < 4)
-    by_bytes = 4;
+  if (by_bytes < HAK_TCACHE_MIN_BLOCKS)
+    by_bytes = HAK_TCACHE_MIN_BLOCKS;
   return lim < by_bytes ? lim : by_bytes;
 }
 

@@ -203,9 +203,11 @@ void hak_pool_atfork_child(void);
 /* ------------------------------------------------------------------ */
 /* Threads: caches and heaps                                           */
 
-/* A thread cache holds at most this many bytes of one class (and at most
- * HAKMEM_TCACHE_MAX blocks, and at least 4). */
+/* A thread cache holds at most this many bytes of one class, but room for
+ * HAK_TCACHE_MIN_BLOCKS blocks at least, and never more than
+ * HAKMEM_TCACHE_MAX blocks. */
 #define HAK_TCACHE_BYTES (256 * 1024)
+#define HAK_TCACHE_MIN_BLOCKS 16
 
 /* A thread cache of one class: a LIFO list of free blocks.  room is how
  * many more blocks it may take; frees counts frees pushed here (stats). */

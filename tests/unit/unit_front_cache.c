@@ -28,8 +28,8 @@
 static uint32_t class_limit(unsigned cls)
 {
   uint32_t by_bytes = HAK_TCACHE_BYTES / hak_class_size[cls];
-  if (by_bytes < 4)
-    by_bytes = 4;
+  if (by_bytes < HAK_TCACHE_MIN_BLOCKS)
+    by_bytes = HAK_TCACHE_MIN_BLOCKS;
   return (uint32_t)hak_opt[HAK_OPT_TCACHE_MAX] < by_bytes ? (uint32_t)hak_opt[HAK_OPT_TCACHE_MAX] : by_bytes;
 }
 
