@@ -83,14 +83,14 @@ const char *hak_addr_tier(const void *p);
 extern const uint8_t hak_tiny_class[HAK_TINY_MAX / 16 + 1]; /* by (size + 15) / 16 */
 /* The same, as the byte offset of the class's cache in hak_tbins. */
 extern const uint16_t hak_tiny_bin_offset[HAK_TINY_MAX / 16 + 1];
+extern const uint8_t hak_mid_class[(HAK_MID_MAX - HAK_TINY_MAX) / 128]; /* by (size - 1) / 128 - 8 */
 extern const uint32_t hak_class_size[HAK_CLASSES];
 
 static inline unsigned hak_size_class(size_t size) /* size <= HAK_MID_MAX */
 {
   if (size <= HAK_TINY_MAX)
     return hak_tiny_class[(size + 15) >> 4];
-  unsigned b = 63u - (unsigned)__builtin_clzl(size - 1); /* 2^b < size <= 2^(b+1) */
-  return 16u + (b - 8u) * 8u + (unsigned)((size - 1) >> (b - 3)) - 8u;
+  return hak_mid_class[((size - 1) >> 7) - HAK_TINY_MAX / 128];
 }
 /* The smallest class >= size whose block size is a multiple of align
  * (align a power of two <= 4096), or HAK_CLASSES if none. */
