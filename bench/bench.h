@@ -10,6 +10,7 @@
 #define HAKMEM_BENCH_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,36 @@ static inline double bench_span_seconds(const bench_span_t *s, size_t n, size_t 
       hi = x->end;
   }
   return hi - lo;
+}
+
+/* The first member of every threaded benchmark's worker. */
+typedef struct bench_thread {
+  bench_span_t span;
+  pthread_t tid;
+  pthread_barrier_t *start;
+} bench_thread_t;
+
+/* Starts n workers running fn (worker t at first + t * stride, each
+ * beginning with a bench_thread_t), releases them together, waits for them
+ * and returns the span of their loops in seconds.  Exits on failure. */
+static inline double bench_run_workers(void *first, size_t stride, uint64_t n,
+                                       void *(*fn)(void *), const char *name) {
+  pthread_barrier_t start;
+  pthread_barrier_init(&start, NULL, (unsigned)n + 1);
+  for (uint64_t t = 0; t < n; t++) {
+    bench_thread_t *w = (bench_thread_t *)((char *)first + t * stride);
+    w->start = &start;
+    int rc = pthread_create(&w->tid, NULL, fn, w);
+    if (rc != 0) {
+      fprintf(stderr, "%s: pthread_create: %s\n", name, strerror(rc));
+      exit(1);
+    }
+  }
+  pthread_barrier_wait(&start);
+  for (uint64_t t = 0; t < n; t++)
+    pthread_join(((bench_thread_t *)((char *)first + t * stride))->tid, NULL);
+  pthread_barrier_destroy(&start);
+  return bench_span_seconds(&((bench_thread_t *)first)->span, n, stride);
 }
 
 /* Keeps the compiler from removing a malloc/free pair whose block is not

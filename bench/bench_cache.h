@@ -26,9 +26,7 @@
 #include "bench.h"
 
 typedef struct cache_worker {
-  bench_span_t span;
-  pthread_t tid;
-  pthread_barrier_t *start;
+  bench_thread_t th; /* first */
   void *inherited; /* cache_scratch: the main thread's block to free first */
   uint64_t iterations, repetitions;
   size_t objsize;
@@ -36,8 +34,8 @@ typedef struct cache_worker {
 
 static void *cache_worker_run(void *arg) {
   cache_worker_t *w = arg;
-  pthread_barrier_wait(w->start);
-  w->span.start = bench_now();
+  pthread_barrier_wait(w->th.start);
+  w->th.span.start = bench_now();
   free(w->inherited);
   for (uint64_t i = 0; i < w->iterations; i++) {
     volatile unsigned char *p = bench_check_alloc(malloc(w->objsize), w->objsize);
@@ -46,7 +44,7 @@ static void *cache_worker_run(void *arg) {
         p[k] = (unsigned char)(p[k] + 1);
     free((void *)p);
   }
-  w->span.end = bench_now();
+  w->th.span.end = bench_now();
   return NULL;
 }
 
@@ -61,26 +59,13 @@ static int cache_main(int argc, char **argv, const char *name, int scratch) {
   uint64_t repetitions = bench_arg_u64(argv[4], 1, 1u << 30, "REPETITIONS", usage);
 
   cache_worker_t *w = bench_check_alloc(calloc(nthreads, sizeof *w), nthreads * sizeof *w);
-  pthread_barrier_t start;
-  pthread_barrier_init(&start, NULL, (unsigned)nthreads + 1);
   for (uint64_t t = 0; t < nthreads; t++) {
-    w[t] = (cache_worker_t){.start = &start, .iterations = iterations,
-                            .repetitions = repetitions, .objsize = objsize};
+    w[t] = (cache_worker_t){.iterations = iterations, .repetitions = repetitions,
+                            .objsize = objsize};
     if (scratch)
       w[t].inherited = bench_check_alloc(malloc(objsize), objsize);
   }
-  for (uint64_t t = 0; t < nthreads; t++) {
-    int rc = pthread_create(&w[t].tid, NULL, cache_worker_run, &w[t]);
-    if (rc != 0) {
-      fprintf(stderr, "%s: pthread_create: %s\n", name, strerror(rc));
-      return 1;
-    }
-  }
-  pthread_barrier_wait(&start);
-  for (uint64_t t = 0; t < nthreads; t++)
-    pthread_join(w[t].tid, NULL);
-  double seconds = bench_span_seconds(&w[0].span, nthreads, sizeof *w);
-  pthread_barrier_destroy(&start);
+  double seconds = bench_run_workers(w, sizeof *w, nthreads, cache_worker_run, name);
   free(w);
 
   char human[128];

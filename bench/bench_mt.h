@@ -16,9 +16,7 @@
 #include "bench.h"
 
 typedef struct mt_worker {
-  bench_span_t span;
-  pthread_t tid;
-  pthread_barrier_t *start;
+  bench_thread_t th; /* first */
   uint64_t cycles, ws, seed;
   size_t min, max;
   const char *name;
@@ -32,8 +30,8 @@ static void *mt_worker_run(void *arg) {
   bench_rng_t rng;
   bench_rng_init(&rng, w->seed);
 
-  pthread_barrier_wait(w->start);
-  w->span.start = bench_now();
+  pthread_barrier_wait(w->th.start);
+  w->th.span.start = bench_now();
   for (uint64_t i = 0; i < w->cycles; i++) {
     uint64_t r = bench_rng_next(&rng);
     uint64_t s = r % w->ws;
@@ -46,7 +44,7 @@ static void *mt_worker_run(void *arg) {
     size[s] = (uint32_t)n;
     bench_fill(slot[s], n, bench_tag(s, n));
   }
-  w->span.end = bench_now();
+  w->th.span.end = bench_now();
   for (uint64_t s = 0; s < w->ws; s++)
     free(slot[s]);
   free(slot);
@@ -65,22 +63,10 @@ static int mt_replace_main(int argc, char **argv, const char *name, const char *
   uint64_t seed = bench_arg_u64(argv[4], 0, UINT64_MAX, "SEED", usage);
 
   mt_worker_t *w = bench_check_alloc(calloc(nthreads, sizeof *w), nthreads * sizeof *w);
-  pthread_barrier_t start;
-  pthread_barrier_init(&start, NULL, (unsigned)nthreads + 1);
-  for (uint64_t t = 0; t < nthreads; t++) {
-    w[t] = (mt_worker_t){.start = &start, .cycles = cycles, .ws = ws,
-                         .seed = seed + t * 7919u, .min = min, .max = max, .name = name};
-    int rc = pthread_create(&w[t].tid, NULL, mt_worker_run, &w[t]);
-    if (rc != 0) {
-      fprintf(stderr, "%s: pthread_create: %s\n", name, strerror(rc));
-      return 1;
-    }
-  }
-  pthread_barrier_wait(&start);
   for (uint64_t t = 0; t < nthreads; t++)
-    pthread_join(w[t].tid, NULL);
-  double seconds = bench_span_seconds(&w[0].span, nthreads, sizeof *w);
-  pthread_barrier_destroy(&start);
+    w[t] = (mt_worker_t){.cycles = cycles, .ws = ws, .seed = seed + t * 7919u,
+                         .min = min, .max = max, .name = name};
+  double seconds = bench_run_workers(w, sizeof *w, nthreads, mt_worker_run, name);
   free(w);
 
   char human[128];

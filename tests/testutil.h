@@ -39,11 +39,11 @@ static inline double now_sec(void)
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* VmRSS of this process in KiB from /proc/self/status, or -1.  Reads with
- * open/read into a stack buffer so that measuring does not allocate. */
-static inline long rss_kib(void)
+/* A field of /proc/self/status in KiB ("VmRSS", "VmSize"), or -1.  Reads
+ * with open/read into a stack buffer so that measuring does not allocate. */
+static inline long status_kib(const char *field)
 {
-  char buf[4096];
+  char buf[4096], key[32];
   int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return -1;
@@ -52,10 +52,15 @@ static inline long rss_kib(void)
   if (n <= 0)
     return -1;
   buf[n] = '\0';
-  const char *p = strstr(buf, "\nVmRSS:");
-  if (!p)
-    return -1;
-  return strtol(p + 7, NULL, 10);
+  snprintf(key, sizeof key, "\n%s:", field);
+  const char *p = strstr(buf, key);
+  return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+/* VmRSS of this process in KiB, or -1. */
+static inline long rss_kib(void)
+{
+  return status_kib("VmRSS");
 }
 
 /* Returns v through a volatile, so the compiler cannot see a constant size

@@ -47,21 +47,6 @@ struct report {
   unsigned long recovered_8m;    /* 8 MiB blocks allocated again */
 };
 
-static long vmsize_kib(void)
-{
-  char buf[4096];
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  const char *p = strstr(buf, "\nVmSize:");
-  return p ? strtol(p + 8, NULL, 10) : -1;
-}
-
 static void touch(char *p, size_t n)
 {
   p[0] = 1;
@@ -91,7 +76,7 @@ static void child(int fd)
   for (int i = 0; i < NSIZES; i++)
     free(malloc(sizes[i]));
   char *small = malloc(16); /* realloc'd when memory is exhausted */
-  long vm = vmsize_kib();
+  long vm = status_kib("VmSize");
   struct rlimit lim = {(rlim_t)vm * 1024 + 256 * MiB, (rlim_t)vm * 1024 + 256 * MiB};
   r.limited = vm > 0 && setrlimit(RLIMIT_AS, &lim) == 0;
   size_t n = 0;
