@@ -8,16 +8,7 @@ tool=./tools/hakmem-config
 tmp=$(mktemp -d) || exit 99
 trap 'rm -rf "$tmp"' EXIT
 
-n=0
-failed=0
-ok() { # ok COND-STATUS DESCRIPTION
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
-}
-check() { # check DESCRIPTION COMMAND...: passes when COMMAND succeeds
-  d=$1; shift
-  "$@"; ok $? "$d"
-}
+. "$(dirname "$0")/tap.sh"
 # hc EXPECTED-STATUS ARGS...: runs hakmem-config into $tmp/out, $tmp/err
 hc() {
   want=$1; shift

@@ -13,20 +13,7 @@ tmp=$(mktemp -d) || exit 99
 bg=""
 trap 'for p in $bg; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 
-n=0
-failed=0
-ok() { # ok STATUS DESCRIPTION
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
-}
-check() { # check DESCRIPTION COMMAND...
-  d=$1; shift
-  "$@"; ok $? "$d"
-}
-skip() { # skip DESCRIPTION REASON
-  n=$((n + 1))
-  echo "ok $n - $1 # SKIP $2"
-}
+. "$(dirname "$0")/tap.sh"
 # hc EXPECTED-STATUS ARGS...: hakmem-config into $tmp/out and $tmp/err
 hc() {
   want=$1; shift

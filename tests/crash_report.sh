@@ -10,16 +10,7 @@ ulimit -c 0 2>/dev/null # no core files from the crashes below
 
 for v in $(env | sed -n 's/^\(HAKMEM_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
 
-n=0
-failed=0
-ok() { # ok STATUS DESCRIPTION
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
-}
-check() { # check DESCRIPTION COMMAND...
-  d=$1; shift
-  "$@"; ok $? "$d"
-}
+. "$(dirname "$0")/tap.sh"
 # crash WANT-STATUS MODE: runs crash_prog MODE (its stdout in $tmp/out,
 # stderr in $tmp/err, the announced address in $addr) and checks its
 # status: 128 + the signal when it died by one.

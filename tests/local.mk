@@ -125,4 +125,4 @@ tests_trace_prog_CFLAGS = $(hak_tests_cflags)
 tests_trace_prog_LDFLAGS = -no-install
 tests_trace_prog_LDADD = $(hak_tests_ldadd)
 TESTS += tests/traces.sh
-EXTRA_DIST += tests/traces.sh
+EXTRA_DIST += tests/traces.sh tests/tap.sh

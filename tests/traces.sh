@@ -12,8 +12,7 @@ prog=${abs_top_builddir:-.}/tests/trace_prog
 config=${abs_top_builddir:-.}/config.h
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+. "$(dirname "$0")/tap.sh"
 run() { env "$@" "$prog" 2>"$tmp/err"; }
 
 echo "1..4"
@@ -39,3 +38,4 @@ else
   test ! -s "$tmp/err"
   ok $? "release: the trace variables print nothing"
 fi
+exit $failed
