@@ -13,8 +13,8 @@
  * never spreads over slabs it does not need); a cache that overflows gives
  * half back (flush), slab by slab, and
  * a slab whose last block comes back returns to the Shared Pool at once.
- * Capacity is adaptive: it starts at 1/8 of the class's limit and doubles
- * at every refill up to the limit, so classes a thread uses rarely hold
+ * Capacity is adaptive: it starts small (see first_cap) and doubles at
+ * every refill up to the limit, so classes a thread uses rarely hold
  * little memory.
  */
 #include "internal.h"
@@ -46,6 +46,17 @@ static uint32_t cap_limit(unsigned cls)
   if (by_bytes < HAK_TCACHE_MIN_BLOCKS)
     by_bytes = HAK_TCACHE_MIN_BLOCKS;
   return lim < by_bytes ? lim : by_bytes;
+}
+
+/* A cache starts with room for 8 KiB of blocks (2 at least, and an eighth
+ * of its limit at most): refill carves, and so touches, every block it
+ * takes, so a class used a little costs a few pages, not its whole limit. */
+static uint32_t first_cap(unsigned cls)
+{
+  uint32_t cap = 8192 / hak_class_size[cls], max = (cap_limit(cls) + 7) / 8;
+  if (cap < 2)
+    cap = 2;
+  return cap < max ? cap : max;
 }
 
 static struct hak_heap *heap_new(void)
@@ -93,7 +104,7 @@ struct hak_heap *hak_heap_get(void)
     struct hak_tbin *b = bin_of(h, c);
     b->head = NULL;
     b->frees = 0;
-    b->cap = h->nocache ? 0 : (cap_limit(c) + 7) / 8;
+    b->cap = h->nocache ? 0 : first_cap(c);
     b->room = b->cap;
   }
   hak_theap = h;
