@@ -120,27 +120,23 @@ static inline __attribute__((always_inline)) void dealloc_slab(void *p, struct h
   hak_cache_free_slow(p, s, call);
 }
 
-static __attribute__((noinline)) void dealloc_lookup(void *p, const char *call)
+static __attribute__((noinline)) void dealloc_other(void *p, unsigned reg, const char *call)
 {
-  unsigned reg = hak_reg_lookup(p);
-  if (reg == HAK_REG_SS_SMALL) {
-    hak_thread.last_ss = (uintptr_t)p & ~HAK_SS_MASK;
-    dealloc_slab(p, hak_slab_of(p, HAK_REG_SS_SMALL), call);
-  } else if (reg == HAK_REG_SS_MID) {
+  if (reg == HAK_REG_SS_MID)
     dealloc_slab(p, hak_slab_of(p, HAK_REG_SS_MID), call);
-  } else {
+  else
     free_foreign(p, reg, call);
-  }
 }
 
-/* A free into the SuperSlab this thread last freed into skips the
- * registry; the slab shift is a constant for that kind (64 KiB slabs). */
+/* The slab shift is a constant for the common SuperSlab kind (64 KiB
+ * slabs), which saves the variable shift on the fast path. */
 static inline void dealloc(void *p, const char *call)
 {
-  if (HAK_LIKELY(((uintptr_t)p & ~HAK_SS_MASK) == hak_thread.last_ss))
+  unsigned reg = hak_reg_lookup(p);
+  if (HAK_LIKELY(reg == HAK_REG_SS_SMALL))
     dealloc_slab(p, hak_slab_of(p, HAK_REG_SS_SMALL), call);
   else
-    dealloc_lookup(p, call);
+    dealloc_other(p, reg, call);
 }
 
 static size_t usable_size(const void *p, const char *call)

@@ -25,7 +25,7 @@
 
 __thread struct hak_tbin hak_tbins[HAK_TINY_CLASSES];
 struct hak_heap hak_no_heap;
-__thread struct hak_thread hak_thread = {&hak_no_heap, 1};
+__thread struct hak_heap *hak_theap = &hak_no_heap;
 
 static hak_lock_t heaps_lock;
 static struct hak_heap *heaps_all;   /* every heap ever made (under heaps_lock) */

@@ -257,18 +257,7 @@ static inline struct hak_heap *hak_owner_untag(struct hak_heap *o)
 }
 
 extern __thread struct hak_tbin hak_tbins[HAK_TINY_CLASSES];
-/* A thread's own state, in one TLS block so the fast paths reach all of it
- * through one thread-pointer offset. */
-struct hak_thread {
-  struct hak_heap *heap; /* &hak_no_heap until first use */
-  /* The SuperSlab (of 64 KiB slabs) this thread last freed into, as the
-   * registry confirmed it; 1 (never a SuperSlab address) at first.  A unit
-   * of address space never stops being a SuperSlab once it is one, so a
-   * free into the same SuperSlab can skip the registry. */
-  uintptr_t last_ss;
-};
-extern __thread struct hak_thread hak_thread;
-#define hak_theap (hak_thread.heap)
+extern __thread struct hak_heap *hak_theap; /* &hak_no_heap until first use */
 extern struct hak_heap hak_no_heap;
 extern HAK_INTERNAL uintptr_t hak_free_key; /* marks freed blocks (word 1) to catch double frees */
 
