@@ -6,9 +6,9 @@
  * mapping serves the next request of its bin as it is: no mmap or munmap.
  * Each bin's cache limit adapts: a cache opens at its first miss, a run
  * of misses doubles its limit, a purge pass with no hit since the last one
- * halves it and unmaps what no longer fits.  Cached mappings are purged (MADV_DONTNEED, header page
- * kept) after HAKMEM_PURGE_DELAY_MS; the whole cache is bounded by
- * HAKMEM_CACHE_MB.  Huge mappings (above 2 MiB) have a small cache of
+ * halves it and unmaps what no longer fits.  Cached mappings are purged
+ * (MADV_DONTNEED, header page kept) after HAKMEM_PURGE_DELAY_MS; the whole
+ * cache is bounded by HAKMEM_CACHE_MB.  Huge mappings (above 2 MiB) have a small cache of
  * their own (at most 8, with the same adaptive limit), served best-fit.
  *
  * An allocation the ACE cannot serve is counted by cause, as users of

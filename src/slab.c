@@ -3,8 +3,9 @@
  * The owner moves blocks between the slab and its thread cache in batches:
  * hak_slab_take() hands out blocks (local free list first, then never-used
  * blocks carved by a bump index), hak_slab_drain() moves the blocks other
- * threads freed to the local free list, and hak_slab_put() takes one back.  Other threads free with one CAS onto the
- * remote list (hak_slab_remote_free()).
+ * threads freed to the local free list, and hak_slab_put() takes one back.
+ * Other threads free with one CAS onto the remote list
+ * (hak_slab_remote_free()).
  *
  * Parking protocol (how a full slab gets noticed again without scanning):
  * - the owner parks a slab that has nothing left by CAS of remote from 0
