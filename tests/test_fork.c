@@ -241,15 +241,20 @@ int main(void)
   is_int(failed, 0, "no child crashed or found a damaged block");
   is_int(exited_ok, FORKS, "every child allocated, freed and exited 0 (grandchildren too)");
 
-  /* The parent's threads are still allocating after all those forks. */
+  /* The parent's threads are still allocating after all those forks: each
+   * must move within 5 s (a thread stuck on a lock never does; on a busy
+   * machine one may wait a while for the CPU). */
   unsigned long before[WORKERS];
   for (int i = 0; i < WORKERS; i++)
     before[i] = atomic_load(&progress[i]);
-  struct timespec pause = {0, 200 * 1000 * 1000};
-  nanosleep(&pause, NULL);
+  struct timespec pause = {0, 50 * 1000 * 1000};
   int moving = 0;
-  for (int i = 0; i < WORKERS; i++)
-    moving += atomic_load(&progress[i]) > before[i];
+  for (int waited = 0; waited < 100 && moving < WORKERS; waited++) {
+    nanosleep(&pause, NULL);
+    moving = 0;
+    for (int i = 0; i < WORKERS; i++)
+      moving += atomic_load(&progress[i]) > before[i];
+  }
   atomic_store(&stop_workers, 1);
   for (int i = 0; i < WORKERS; i++)
     pthread_join(w[i], NULL);
