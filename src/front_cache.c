@@ -373,4 +373,3 @@ void hak_heaps_foreach(void (*fn)(struct hak_heap *, void *), void *arg)
 
 void hak_heaps_lock(void) { hak_lock(&heaps_lock); }
 void hak_heaps_unlock(void) { hak_unlock(&heaps_lock); }
-void hak_heaps_atfork_child(void) { hak_unlock(&heaps_lock); }

@@ -35,11 +35,13 @@ static void fork_parent(void)
   hak_heaps_unlock();
 }
 
+/* The child has only the forking thread: the locks are released as in the
+ * parent, and what other threads were doing (a purge pass, the purger
+ * thread itself) is forgotten. */
 static void fork_child(void)
 {
-  hak_ace_atfork_child();
+  fork_parent();
   hak_pool_atfork_child();
-  hak_heaps_atfork_child();
   hak_purge_atfork_child();
 }
 

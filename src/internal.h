@@ -271,7 +271,6 @@ void hak_heap_thread_exit(void *arg);
 void hak_heaps_foreach(void (*fn)(struct hak_heap *, void *), void *arg);
 void hak_heaps_lock(void);
 void hak_heaps_unlock(void);
-void hak_heaps_atfork_child(void);
 
 /* ------------------------------------------------------------------ */
 /* Large and Huge tiers (sizes above HAK_MID_MAX)                      */
@@ -311,7 +310,6 @@ bool hak_ace_put(struct hak_big *b);
 bool hak_ace_purge(bool force, bool *released);
 void hak_ace_atfork_prepare(void);
 void hak_ace_atfork_parent(void);
-void hak_ace_atfork_child(void);
 
 /* purge.c: the background purger.  hak_purge_want() notes that something
  * waits to be purged (callable anywhere); hak_purge_poll() starts the

@@ -226,5 +226,3 @@ void hak_ace_atfork_parent(void)
   for (unsigned i = 0; i <= HUGE_BIN; i++)
     hak_unlock(&bins[i].lock);
 }
-
-void hak_ace_atfork_child(void) { hak_ace_atfork_parent(); }

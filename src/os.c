@@ -103,6 +103,15 @@ uint64_t hak_now_ms(void)
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static inline void hak_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
+#endif
+}
+
 void hak_lock(hak_lock_t *l)
 {
   atomic_fetch_add_explicit(&hak_gstats.locks, 1, memory_order_relaxed);
@@ -115,6 +124,6 @@ void hak_lock(hak_lock_t *l)
     if (spins > 64)
       sched_yield();
     else
-      __builtin_ia32_pause();
+      hak_cpu_relax();
   }
 }

@@ -360,8 +360,4 @@ void hak_pool_foreach_slab(void (*fn)(const struct hak_slab *, void *), void *ar
 
 void hak_pool_atfork_prepare(void) { hak_lock(&grow_lock); }
 void hak_pool_atfork_parent(void) { hak_unlock(&grow_lock); }
-void hak_pool_atfork_child(void)
-{
-  hak_unlock(&grow_lock);
-  atomic_store(&purging, 0);
-}
+void hak_pool_atfork_child(void) { atomic_store(&purging, 0); }
