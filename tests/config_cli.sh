@@ -9,13 +9,7 @@ tmp=$(mktemp -d) || exit 99
 trap 'rm -rf "$tmp"' EXIT
 
 . "$(dirname "$0")/tap.sh"
-# hc EXPECTED-STATUS ARGS...: runs hakmem-config into $tmp/out, $tmp/err
-hc() {
-  want=$1; shift
-  "$tool" "$@" >"$tmp/out" 2>"$tmp/err"
-  got=$?
-  [ "$got" -eq "$want" ] || { echo "# hakmem-config $*: status $got, expected $want"; sed 's/^/# err: /' "$tmp/err"; return 1; }
-}
+. "$(dirname "$0")/hc.sh"
 
 # entry NAME: "TYPE DEFAULT MIN MAX DEBUG_ONLY UNIT" of NAME in the options table
 entry() {

@@ -14,13 +14,7 @@ bg=""
 trap 'for p in $bg; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 
 . "$(dirname "$0")/tap.sh"
-# hc EXPECTED-STATUS ARGS...: hakmem-config into $tmp/out and $tmp/err
-hc() {
-  want=$1; shift
-  "$tool" "$@" >"$tmp/out" 2>"$tmp/err"
-  got=$?
-  [ "$got" -eq "$want" ] || { echo "# hakmem-config $*: status $got, expected $want"; sed 's/^/# err: /' "$tmp/err"; return 1; }
-}
+. "$(dirname "$0")/hc.sh"
 # owner_is PID UID: whether process PID runs as user UID
 owner_is() { test "$(stat -c %u "/proc/$1" 2>/dev/null)" = "$2"; }
 # A pid that is not in use: a process that has ended.

@@ -30,4 +30,4 @@ tests_crash_prog_LDADD = $(hak_tests_ldadd)
 
 TESTS += tests/config_cli.sh tests/config_stats.sh tests/config_stats_consistency \
 	tests/crash_report.sh
-EXTRA_DIST += tests/config_cli.sh tests/config_stats.sh tests/crash_report.sh
+EXTRA_DIST += tests/config_cli.sh tests/config_stats.sh tests/crash_report.sh tests/hc.sh
