@@ -111,9 +111,14 @@ enum hak_slab_state { HAK_SLAB_UNUSED = 0, HAK_SLAB_ACTIVE = 1, HAK_SLAB_EMPTY =
 /* A slab's descriptor: 64 bytes, at the head of its SuperSlab.
  *
  * Invariants:
- * - owner/bin: written only by the owning thread (or by the thread that
- *   takes an ownerless slab with a CAS on owner).  bin is the owner's cache
- *   for this class; the free fast path reads owner and bin only.
+ * - owner: the owning heap (tagged, see hak_owner_tag), or NULL (EMPTY or
+ *   UNUSED: nobody's), HAK_OWNER_ABANDONED (its thread left with blocks
+ *   out) or HAK_OWNER_QUEUED (on its class's ownerless stack).  Only the
+ *   owner writes a heap or NULL; ABANDONED -> QUEUED is one CAS, so an
+ *   abandoned slab is pushed once however many threads see it; the thread
+ *   that pops a QUEUED slab makes it its own.
+ * - bin: written only by the owner; the owner's cache for this class.  The
+ *   free fast path reads owner and bin only.
  * - free, nfree, used, bump: owner only.  used counts blocks outside the
  *   slab (in a thread cache or held by the program), so used == 0 with no
  *   remote blocks means the slab is EMPTY.
@@ -130,7 +135,6 @@ struct hak_slab {
   uint16_t used, bump, cap;     /* blocks out, blocks carved, blocks in all */
   uint8_t cls, kind, index;     /* class; slab shift; number in its SuperSlab */
   _Atomic uint8_t state;        /* enum hak_slab_state */
-  _Atomic uint8_t queued;       /* on the ownerless stack of its class */
   uint8_t list;                 /* owner's list: HAK_LIST_* */
   uint32_t empty_since;         /* ms clock when it became EMPTY */
 };
@@ -182,6 +186,8 @@ unsigned hak_slab_take(struct hak_slab *s, void **head, unsigned want);
 unsigned hak_slab_drain(struct hak_slab *s);
 void hak_slab_put(struct hak_slab *s, void *p);
 void hak_slab_remote_free(struct hak_slab *s, void *p);
+bool hak_slab_remote_push(struct hak_slab *s, void *p);
+void hak_slab_unpark(struct hak_slab *s);
 bool hak_slab_park_full(struct hak_slab *s);
 void hak_slab_abandon(struct hak_slab *s);
 bool hak_slab_block_valid(const struct hak_slab *s, const void *p);
@@ -243,6 +249,14 @@ struct hak_heap {
   bool live;
   bool nocache;  /* no thread cache (HAKMEM_TCACHE_MAX=0 or HAKMEM_CHECK) */
 };
+
+/* Owner values that are no heap: addresses nothing is ever mapped at. */
+#define HAK_OWNER_ABANDONED ((struct hak_heap *)(uintptr_t)2)
+#define HAK_OWNER_QUEUED ((struct hak_heap *)(uintptr_t)4)
+static inline bool hak_owner_is_heap(const struct hak_heap *o)
+{
+  return (uintptr_t)o > (uintptr_t)HAK_OWNER_QUEUED;
+}
 
 /* The owner value a heap writes into its slabs: the heap itself, or the
  * heap with bit 0 set when it has no thread cache, so the fast path (which

@@ -14,10 +14,10 @@
  * per-class stack for adoption (hak_pool_adopt).
  *
  * EMPTY slabs are purged (MADV_DONTNEED) once they have been EMPTY for
- * HAKMEM_PURGE_DELAY_MS, and become UNUSED.  SuperSlabs stay mapped: the
- * lock-free stacks may read a descriptor of any SuperSlab at any time, so
- * the header page is never unmapped; the rest of an unused SuperSlab is
- * purged and costs no memory.
+ * HAKMEM_PURGE_DELAY_MS, and become UNUSED.  The lock-free stacks may read
+ * a descriptor of any SuperSlab at any time, so a SuperSlab's header page
+ * is never unmapped; beyond a small reserve, the rest of a SuperSlab whose
+ * slabs are all UNUSED is unmapped, and mapped again in place when needed.
  */
 #include "internal.h"
 
@@ -186,10 +186,12 @@ static struct hak_slab *acquire_locked(struct hak_heap *h, unsigned kind)
     }
   }
   if (!s) {
+    /* The first slab is ours before other threads can see the SuperSlab
+     * (as current_ss): they could claim every slab of it first. */
     struct hak_superslab *ss = superslab_new(kind);
     if (ss) {
-      atomic_store_explicit(&current_ss[kind], ss, memory_order_release);
       s = claim_unused(ss);
+      atomic_store_explicit(&current_ss[kind], ss, memory_order_release);
       h->ctr.pool_new_superslab++;
     }
   }
@@ -253,32 +255,29 @@ void hak_pool_release(struct hak_heap *h, struct hak_slab *s)
 
 void hak_pool_publish(struct hak_slab *s)
 {
-  if (!atomic_exchange_explicit(&s->queued, 1, memory_order_acq_rel))
+  struct hak_heap *o = HAK_OWNER_ABANDONED;
+  if (atomic_compare_exchange_strong_explicit(&s->owner, &o, HAK_OWNER_QUEUED,
+                                              memory_order_acq_rel, memory_order_relaxed))
     stack_push(&ownerless_stack[s->cls], s);
 }
 
-/* Takes an ownerless slab as token's; true when it became token's. */
-static bool take_ownerless(struct hak_slab *s, struct hak_heap *token)
+/* Makes a slab popped from an ownerless stack token's. */
+static void take_ownerless(struct hak_slab *s, struct hak_heap *token)
 {
-  atomic_store_explicit(&s->queued, 0, memory_order_seq_cst);
-  struct hak_heap *none = NULL;
-  if (!atomic_compare_exchange_strong_explicit(&s->owner, &none, token, memory_order_acq_rel,
-                                               memory_order_relaxed))
-    return false;
+  struct hak_heap *o = atomic_exchange_explicit(&s->owner, token, memory_order_acq_rel);
+  HAK_ASSERT(o == HAK_OWNER_QUEUED);
+  (void)o;
   hak_slab_drain(s);
-  return true;
 }
 
 struct hak_slab *hak_pool_adopt(struct hak_heap *h, unsigned cls)
 {
-  struct hak_slab *s;
-  while ((s = stack_pop(&ownerless_stack[cls]))) {
-    if (take_ownerless(s, hak_owner_tag(h))) {
-      h->ctr.pool_hit_adopt++;
-      return s;
-    }
+  struct hak_slab *s = stack_pop(&ownerless_stack[cls]);
+  if (s) {
+    take_ownerless(s, hak_owner_tag(h));
+    h->ctr.pool_hit_adopt++;
   }
-  return NULL;
+  return s;
 }
 
 /* Keeps HAK_SS_RESERVE fully unused SuperSlabs of each kind mapped (their
@@ -316,8 +315,7 @@ bool hak_pool_purge(bool force, bool *released)
   for (unsigned c = 0; c < HAK_CLASSES; c++) {
     for (struct hak_slab *s = stack_take_all(&ownerless_stack[c]), *next; s; s = next) {
       next = atomic_load_explicit(&s->next, memory_order_relaxed);
-      if (!take_ownerless(s, &purger))
-        continue;
+      take_ownerless(s, &purger);
       if (s->used == 0) {
         atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
         purge_slab(s);

@@ -11,11 +11,16 @@
  * - the owner parks a slab that has nothing left by CAS of remote from 0
  *   to HAK_REMOTE_FULL;
  * - the remote freer whose CAS replaces HAK_REMOTE_FULL is the one that
- *   unparks it: it reads owner afterwards and either hints the owner (owner
- *   set) or publishes the slab on its class's ownerless stack (no owner);
- * - a thread abandoning a slab clears owner first and reads remote after
- *   (both sequentially consistent), so either it sees the unparking or the
- *   unparker sees no owner; a slab published twice is caught by `queued`.
+ *   unparks it: it reads owner afterwards and hints the owner (a heap) or
+ *   publishes the slab on its class's ownerless stack (ABANDONED);
+ * - a thread abandoning a slab sets owner to ABANDONED first and reads
+ *   remote after (both sequentially consistent), so either it sees the
+ *   unparking and publishes, or the unparker sees ABANDONED.  Both may
+ *   publish; the CAS from ABANDONED to QUEUED lets one of them push.
+ * An unparker may read owner late, after the slab has been adopted,
+ * emptied or reused: a stale hint only costs a heap a look at its full
+ * list, and the CAS lets a publish through only while the slab is
+ * ABANDONED, so a slab with an owner, or EMPTY, is never pushed.
  */
 #include "internal.h"
 
@@ -94,7 +99,9 @@ void hak_slab_put(struct hak_slab *s, void *p)
   s->used--;
 }
 
-void hak_slab_remote_free(struct hak_slab *s, void *p)
+/* Pushes p, a block of s, on its remote list; true when the push replaced
+ * HAK_REMOTE_FULL, and the caller must unpark s. */
+bool hak_slab_remote_push(struct hak_slab *s, void *p)
 {
   uintptr_t *b = p;
   uintptr_t old = atomic_load_explicit(&s->remote, memory_order_relaxed);
@@ -103,20 +110,32 @@ void hak_slab_remote_free(struct hak_slab *s, void *p)
     b[0] = old & ~HAK_REMOTE_FULL;
   while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, (uintptr_t)p,
                                                 memory_order_seq_cst, memory_order_relaxed));
-  if (old != HAK_REMOTE_FULL)
-    return;
+  return old == HAK_REMOTE_FULL;
+}
+
+/* Makes a slab that was parked full findable again. */
+void hak_slab_unpark(struct hak_slab *s)
+{
   struct hak_heap *o = atomic_load_explicit(&s->owner, memory_order_seq_cst);
-  if (o)
+  if (hak_owner_is_heap(o))
     atomic_store_explicit(&hak_owner_untag(o)->remote_hint[s->cls], 1, memory_order_release);
-  else
+  else if (o == HAK_OWNER_ABANDONED)
     hak_pool_publish(s);
 }
 
+void hak_slab_remote_free(struct hak_slab *s, void *p)
+{
+  if (hak_slab_remote_push(s, p))
+    hak_slab_unpark(s);
+}
+
+/* Parks s as full; true when it is parked (by this call or already). */
 bool hak_slab_park_full(struct hak_slab *s)
 {
-  uintptr_t zero = 0;
-  return atomic_compare_exchange_strong_explicit(&s->remote, &zero, HAK_REMOTE_FULL,
-                                                 memory_order_acq_rel, memory_order_relaxed);
+  uintptr_t old = 0;
+  return atomic_compare_exchange_strong_explicit(&s->remote, &old, HAK_REMOTE_FULL,
+                                                 memory_order_acq_rel, memory_order_relaxed) ||
+         old == HAK_REMOTE_FULL;
 }
 
 bool hak_slab_has_free(const struct hak_slab *s)
@@ -125,16 +144,19 @@ bool hak_slab_has_free(const struct hak_slab *s)
          atomic_load_explicit(&s->remote, memory_order_relaxed) > HAK_REMOTE_FULL;
 }
 
-/* The owner lets go of a slab that still has blocks out (thread exit). */
+/* The owner lets go of a slab that still has blocks out (thread exit).
+ * Once owner says ABANDONED another thread may adopt the slab, so the
+ * owner-only fields are read before. */
 void hak_slab_abandon(struct hak_slab *s)
 {
+  bool exhausted = !s->free && s->bump == s->cap;
   s->bin = NULL;
   s->list = HAK_LIST_NONE;
-  atomic_store_explicit(&s->owner, NULL, memory_order_seq_cst);
+  atomic_store_explicit(&s->owner, HAK_OWNER_ABANDONED, memory_order_seq_cst);
   uintptr_t r = atomic_load_explicit(&s->remote, memory_order_seq_cst);
   if (r == HAK_REMOTE_FULL)
     return; /* parked: its first remote free publishes it */
-  if (r == 0 && !s->free && s->bump == s->cap && hak_slab_park_full(s))
+  if (r == 0 && exhausted && hak_slab_park_full(s))
     return;
   hak_pool_publish(s);
 }

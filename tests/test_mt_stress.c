@@ -19,6 +19,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -83,6 +84,14 @@ static void fill(unsigned char *p, size_t n)
   memcpy(p + j * 8, &w, n - j * 8);
 }
 
+/* Counts a failed allocation; the first few are described on stderr. */
+static void report_null(const char *call, size_t n)
+{
+  int e = errno;
+  if (atomic_fetch_add(&n_null, 1) < 5)
+    fprintf(stderr, "test_mt_stress: %s of %zu bytes failed: %s\n", call, n, strerror(e));
+}
+
 static void report_error(const char *what, const void *p, size_t n, size_t at)
 {
   if (atomic_fetch_add(&n_errors, 1) < 5)
@@ -125,7 +134,7 @@ static blk_t new_block(uint64_t *rs)
   size_t n = random_size(rs);
   unsigned char *p = T_MALLOC(n);
   if (!p) {
-    atomic_fetch_add(&n_null, 1);
+    report_null("malloc", n);
     return (blk_t){NULL, 0};
   }
   if ((uintptr_t)p & 15)
@@ -180,7 +189,7 @@ static void *worker(void *arg)
         verify(b->p, b->p, b->n);
         unsigned char *q = T_REALLOC(b->p, n);
         if (!q) {
-          atomic_fetch_add(&n_null, 1);
+          report_null("realloc", n);
         } else {
           verify(q, b->p, b->n < n ? b->n : n);
           fill(q, n);

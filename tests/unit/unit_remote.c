@@ -10,6 +10,8 @@
  * - A thread that exits leaves its slabs ownerless; the next thread that
  *   needs their class adopts one (pool_hit_adopt).  A slab that was parked
  *   when its owner left is published by the first remote free to it.
+ * - A remote free whose second step (the unpark) comes late, after the
+ *   slab changed hands and became EMPTY, does not publish it.
  * HAKMEM_PURGE_DELAY_MS is set to an hour after start-up so the background
  * purger never touches the ownerless stacks while the test looks. */
 #include "config.h"
@@ -154,7 +156,7 @@ static void abandoned_slab_adopted(void)
   size_t size = 48;
   run_thread(allocate_and_exit, &size);
   struct hak_slab *s = slab_of(handed[0]);
-  ok(atomic_load(&s->owner) == NULL && atomic_load(&s->queued) == 1 && slab_state(s) == HAK_SLAB_ACTIVE &&
+  ok(atomic_load(&s->owner) == HAK_OWNER_QUEUED && slab_state(s) == HAK_SLAB_ACTIVE &&
          s->cls == hak_size_class(size),
      "when its owner exits, a slab with blocks out is left ownerless and published");
   is_int(s->used, nhanded, "its used count is the blocks the program still holds");
@@ -186,21 +188,26 @@ static void *fill_one_slab_and_exit(void *arg)
   return NULL;
 }
 
+/* Runs fn(size) in a thread whose heap has no cache. */
+static void run_uncached(void *(*fn)(void *), size_t *size)
+{
+  long tcache = hak_opt[HAK_OPT_TCACHE_MAX];
+  hak_opt[HAK_OPT_TCACHE_MAX] = 0;
+  run_thread(fn, size);
+  hak_opt[HAK_OPT_TCACHE_MAX] = tcache;
+}
+
 static void abandoned_parked_slab(void)
 {
   size_t size = 16384;
   const unsigned cls = hak_size_class(size);
-  long tcache = hak_opt[HAK_OPT_TCACHE_MAX];
-  hak_opt[HAK_OPT_TCACHE_MAX] = 0;
-  run_thread(fill_one_slab_and_exit, &size);
-  hak_opt[HAK_OPT_TCACHE_MAX] = tcache;
+  run_uncached(fill_one_slab_and_exit, &size);
   struct hak_slab *s = slab_of(handed[0]);
-  ok(atomic_load(&s->owner) == NULL && atomic_load(&s->remote) == HAK_REMOTE_FULL &&
-         atomic_load(&s->queued) == 0,
+  ok(atomic_load(&s->owner) == HAK_OWNER_ABANDONED && atomic_load(&s->remote) == HAK_REMOTE_FULL,
      "a full slab whose owner exits stays parked, unpublished (%u blocks)", nhanded);
 
   hak_free(handed[0]);
-  ok(atomic_load(&s->queued) == 1 && atomic_load(&s->remote) == (uintptr_t)handed[0],
+  ok(atomic_load(&s->owner) == HAK_OWNER_QUEUED && atomic_load(&s->remote) == (uintptr_t)handed[0],
      "the first remote free to it publishes it");
 
   static void *got[MAXB];
@@ -216,15 +223,71 @@ static void abandoned_parked_slab(void)
   hak_free(q);
 }
 
+/* A remote free is two steps: the push onto the remote list, and, when it
+ * replaced HAK_REMOTE_FULL, the unpark, which reads the owner.  The thread
+ * doing it may be preempted in between for as long as it takes the slab
+ * to change hands.  Here: the owner fills and parks a slab, a free pushes
+ * a block into it, the owner exits (the slab is published since it has a
+ * free block), a second thread adopts the slab, uses it and gives every
+ * block back (the slab is EMPTY, on the EMPTY stack), and only then the
+ * first free's unpark runs.  It must not publish the EMPTY slab as
+ * ownerless too: the next adoption would take a slab that the EMPTY stack
+ * hands out as well, and two threads would share its blocks. */
+static struct hak_slab *late_slab;
+
+static void *fill_park_push_and_exit(void *arg)
+{
+  fill_one_slab_and_exit(arg);
+  late_slab = slab_of(handed[0]);
+  if (late_slab->list != HAK_LIST_FULL || !hak_slab_remote_push(late_slab, handed[0]))
+    late_slab = NULL;
+  return NULL;
+}
+
+static void *adopt_and_give_back(void *arg)
+{
+  size_t size = *(size_t *)arg;
+  void *q = hak_malloc(size);
+  if (slab_of(q) != late_slab)
+    late_slab = NULL;
+  hak_free(q);
+  for (unsigned i = 1; i < nhanded; i++)
+    hak_free(handed[i]);
+  return NULL;
+}
+
+static void late_unpark(void)
+{
+  size_t size = 20480;
+  const unsigned cls = hak_size_class(size);
+  run_uncached(fill_park_push_and_exit, &size);
+  struct hak_slab *s = late_slab;
+  if (!s)
+    bail_out("could not park a slab of %zu-byte blocks and free one block into it", size);
+  ok(atomic_load(&s->owner) == HAK_OWNER_QUEUED,
+     "a parked slab whose owner exits after a free pushed a block is published");
+  run_uncached(adopt_and_give_back, &size);
+  if (!late_slab)
+    bail_out("the second thread did not adopt the published slab");
+  ok(slab_state(s) == HAK_SLAB_EMPTY && atomic_load(&s->owner) == NULL && s->used == 0,
+     "adopted, used and given back by another thread, it is EMPTY and nobody's");
+  hak_slab_unpark(s);
+  ok(atomic_load(&s->owner) == NULL, "the late unpark leaves it nobody's");
+  struct hak_slab *a = hak_pool_adopt(hak_theap, cls);
+  ok(a == NULL, "and does not put it on the ownerless stack (adopted: %p, the EMPTY slab: %p)",
+     (void *)a, (void *)s);
+}
+
 int main(void)
 {
   unit_watchdog(60);
   hak_init();
   hak_opt[HAK_OPT_PURGE_DELAY_MS] = HOUR_MS;
-  plan(8 + 3 + 5 + 4);
+  plan(8 + 3 + 5 + 4 + 4);
   remote_list_drained();
   parked_slab_unparked();
   abandoned_slab_adopted();
   abandoned_parked_slab();
+  late_unpark();
   return done_testing();
 }
