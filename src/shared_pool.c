@@ -4,11 +4,9 @@
  * Acquire, for a thread that needs a slab of class c:
  *   1. an EMPTY slab of class c (per-class lock-free stack), recycled as
  *      soon as its last block came back;
- *   2. an EMPTY slab of another class of the same kind: its pages are
- *      resident already, where an UNUSED slab's cost new page faults and
- *      memory;
- *   3. an UNUSED slab of the current SuperSlab of the kind (one CAS on its
+ *   2. an UNUSED slab of the current SuperSlab of the kind (one CAS on its
  *      bitmap);
+ *   3. an EMPTY slab of another class of the same kind;
  *   4. under the growth lock: an UNUSED slab of any SuperSlab, and only
  *      when there is none, a new SuperSlab.
  * It never refuses while the OS gives memory.  Ownerless slabs (left by
@@ -205,16 +203,16 @@ struct hak_slab *hak_pool_acquire(struct hak_heap *h, unsigned cls)
 {
   unsigned kind = kind_of_class(cls);
   struct hak_slab *s = stack_pop(&empty_stack[cls]);
-  for (unsigned c = 0; !s && c < HAK_CLASSES; c++) {
-    if (c != cls && kind_of_class(c) == kind)
-      s = stack_pop(&empty_stack[c]);
-  }
   if (s) {
     h->ctr.pool_hit_empty++;
   } else {
     struct hak_superslab *ss = atomic_load_explicit(&current_ss[kind], memory_order_acquire);
     if (ss && (s = claim_unused(ss)))
       h->ctr.pool_hit_unused++;
+  }
+  for (unsigned c = 0; !s && c < HAK_CLASSES; c++) {
+    if (c != cls && kind_of_class(c) == kind && (s = stack_pop(&empty_stack[c])))
+      h->ctr.pool_hit_empty++;
   }
   if (!s)
     s = acquire_locked(h, kind);

@@ -10,8 +10,6 @@
  * set to an hour right after start-up so the background purger never acts
  * while the test looks.
  *
- * An acquisition prefers an EMPTY slab of another class to an UNUSED one.
- *
  * Then a thread without cache (one block per refill, so every acquisition
  * is visible) allocates 32 KiB blocks: a new SuperSlab may be mapped only
  * when no slab of that kind is UNUSED or EMPTY.  It frees them, and a
@@ -26,29 +24,20 @@
 
 struct free_count {
   unsigned kind;
-  bool unused_only;
-  unsigned free; /* UNUSED (or EMPTY) slabs of the kind */
+  unsigned free; /* UNUSED or EMPTY slabs of the kind */
 };
 
 static void count_free(const struct hak_slab *s, void *arg)
 {
   struct free_count *fc = arg;
   enum hak_slab_state st = slab_state(s);
-  if (s->kind == fc->kind && (st == HAK_SLAB_UNUSED || (st == HAK_SLAB_EMPTY && !fc->unused_only)))
+  if (s->kind == fc->kind && (st == HAK_SLAB_UNUSED || st == HAK_SLAB_EMPTY))
     fc->free++;
 }
 
-/* UNUSED or EMPTY slabs of a SuperSlab kind (HAK_REG_SS_*). */
 static unsigned free_slabs(unsigned kind)
 {
-  struct free_count fc = {kind, false, 0};
-  hak_pool_foreach_slab(count_free, &fc);
-  return fc.free;
-}
-
-static unsigned unused_slabs(unsigned kind)
-{
-  struct free_count fc = {kind, true, 0};
+  struct free_count fc = {kind, 0};
   hak_pool_foreach_slab(count_free, &fc);
   return fc.free;
 }
@@ -204,38 +193,13 @@ static void superslab_growth(void)
      "it mapped no SuperSlab: it took the slabs the first one emptied");
 }
 
-/* A slab acquisition takes an EMPTY slab of another class of the kind
- * before an UNUSED one: the EMPTY slab's pages are resident already. */
-static void empty_before_unused(void)
-{
-  const size_t size_a = 384, size_b = 640;
-  const unsigned cls_b = hak_size_class(size_b);
-  char *p = hak_malloc(size_a);
-  struct hak_slab *s = slab_of(p);
-  hak_free(p);
-  flush_class(hak_size_class(size_a));
-  if (slab_state(s) != HAK_SLAB_EMPTY)
-    bail_out("the slab of a %zu-byte block is not EMPTY after its block came back", size_a);
-  unsigned unused = unused_slabs(s->kind);
-  hak_stats_t st0 = stats_now();
-  char *q = hak_malloc(size_b);
-  hak_stats_t st1 = stats_now();
-  ok(slab_of(q) == s && s->cls == cls_b && slab_state(s) == HAK_SLAB_ACTIVE,
-     "a slab for %zu-byte blocks is the EMPTY slab of %zu-byte blocks", size_b, size_a);
-  ok(st1.pool_hit_empty - st0.pool_hit_empty == 1 && st1.pool_hit_unused == st0.pool_hit_unused,
-     "counted as pool_hit_empty, though %u UNUSED slabs were there to take", unused);
-  hak_free(q);
-  flush_class(cls_b);
-}
-
 int main(void)
 {
   unit_watchdog(60);
   hak_init();
   hak_opt[HAK_OPT_PURGE_DELAY_MS] = HOUR_MS;
-  plan(19 + 2 + 4);
+  plan(19 + 4);
   slab_life();
-  empty_before_unused();
   superslab_growth();
   return done_testing();
 }
