@@ -174,7 +174,8 @@ static unsigned refill(struct hak_heap *h, unsigned cls, void **head, unsigned w
 {
   unsigned got = 0;
   /* Blocks the heap's slabs already have come first; a further slab is
-   * taken from the pool only for a cache that is still empty. */
+   * taken from the pool only for a cache that is still empty, and a
+   * refill that had to carve never-used blocks stops there. */
   while (got < want && (got == 0 || h->partial[cls])) {
     struct hak_slab *s = next_slab(h, cls);
     if (!s)
@@ -182,11 +183,15 @@ static unsigned refill(struct hak_heap *h, unsigned cls, void **head, unsigned w
     if (!s->free && atomic_load_explicit(&s->remote, memory_order_relaxed) > HAK_REMOTE_FULL &&
         hak_slab_drain(s))
       h->cls[cls].drains++;
+    unsigned carved = s->bump;
     got += hak_slab_take(s, head, want - got);
+    carved = s->bump - carved;
     if (!hak_slab_has_free(s) && hak_slab_park_full(s)) {
       list_unlink(h, s);
       list_push(&h->full[cls], s, HAK_LIST_FULL);
     }
+    if (carved)
+      break;
   }
   h->cls[cls].refills++;
   h->cls[cls].refill_blocks += got;

@@ -217,6 +217,12 @@ void hak_pool_atfork_child(void);
  * its time (bench_mid_large_mt). */
 #define HAK_TCACHE_BYTES (256 * 1024)
 #define HAK_TCACHE_MIN_BLOCKS 32
+/* A refill carves at most this many bytes of never-used blocks (one block
+ * at least): carving writes each block, making its page resident, so a
+ * cache is filled from fresh memory only as fast as the program uses it.
+ * With the whole batch carved at once, bench_mid_mt_gap peaked at 13.5
+ * MiB instead of 11.3, at the same instruction count. */
+#define HAK_CARVE_BYTES (16 * 1024)
 
 /* A thread cache of one class: a LIFO list of free blocks.  room is how
  * many more blocks it may take; frees counts frees pushed here (stats). */

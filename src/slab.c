@@ -37,7 +37,7 @@ void hak_slab_init(struct hak_slab *s, unsigned cls)
 }
 
 /* Prepends up to want blocks to *head, from the local free list, then
- * never-used blocks; returns how many. */
+ * never-used blocks (HAK_CARVE_BYTES of them at most); returns how many. */
 unsigned hak_slab_take(struct hak_slab *s, void **head, unsigned want)
 {
   unsigned got = 0;
@@ -51,6 +51,9 @@ unsigned hak_slab_take(struct hak_slab *s, void **head, unsigned want)
   }
   if (got < want && s->bump < s->cap) {
     unsigned n = want - got, size = hak_class_size[s->cls];
+    unsigned carve = HAK_CARVE_BYTES / size ? HAK_CARVE_BYTES / size : 1;
+    if (n > carve)
+      n = carve;
     if (n > (unsigned)(s->cap - s->bump))
       n = s->cap - s->bump;
     char *first = hak_slab_base(s) + (size_t)s->bump * size;

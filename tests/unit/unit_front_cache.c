@@ -8,6 +8,8 @@
  * - A refill brings half the capacity; capacity starts small and doubles
  *   at each refill up to the class's limit (HAKMEM_TCACHE_MAX, at most
  *   HAK_TCACHE_BYTES of blocks), so rarely used classes hold little memory.
+ * - Never-used blocks are carved from a slab HAK_CARVE_BYTES at a time,
+ *   however large the refill.
  * - With HAKMEM_TCACHE_MAX=0 (read when a thread sets its heap up) nothing
  *   is cached: every malloc and free goes through the checked slow path,
  *   which catches an interior pointer (in a child process: it aborts).
@@ -297,17 +299,69 @@ static void thread_exit(void)
      slab_state(exit_slab));
 }
 
+/* ---- carving ---- */
+
+/* A refill takes never-used blocks from a slab HAK_CARVE_BYTES at a time,
+ * so pages become resident only as the program needs blocks: after each
+ * of a series of mallocs of 8 KiB (no free), the blocks carved exceed the
+ * blocks handed out by less than HAK_CARVE_BYTES, though the capacity of
+ * the cache grows to 32 blocks. */
+#define CARVE_SIZE 8192
+#define CARVE_N 96
+
+struct carve {
+  unsigned worst;    /* largest excess of carved over handed-out blocks */
+  uint32_t cap;      /* the cache's capacity at the end */
+};
+
+static void *carve_thread(void *arg)
+{
+  struct carve *c = arg;
+  static void *held[CARVE_N];
+  struct hak_slab *slabs[CARVE_N];
+  unsigned nslabs = 0;
+  for (unsigned i = 0; i < CARVE_N; i++) {
+    held[i] = hak_malloc(CARVE_SIZE);
+    struct hak_slab *s = slab_of(held[i]);
+    unsigned j = 0;
+    while (j < nslabs && slabs[j] != s)
+      j++;
+    if (j == nslabs)
+      slabs[nslabs++] = s;
+    unsigned carved = 0;
+    for (j = 0; j < nslabs; j++)
+      carved += slabs[j]->bump;
+    if (carved - (i + 1) > c->worst)
+      c->worst = carved - (i + 1);
+  }
+  c->cap = tbin_of(hak_size_class(CARVE_SIZE))->cap;
+  for (unsigned i = 0; i < CARVE_N; i++)
+    hak_free(held[i]);
+  return NULL;
+}
+
+static void carving(void)
+{
+  struct carve c = {0, 0};
+  run_thread(carve_thread, &c);
+  unsigned most = HAK_CARVE_BYTES / CARVE_SIZE;
+  ok(c.worst < most && c.cap >= 32,
+     "%u mallocs of %u B: at most %u block(s) carved ahead of the program (worst %u; cache capacity %u)",
+     CARVE_N, CARVE_SIZE, most - 1, c.worst, (unsigned)c.cap);
+}
+
 int main(void)
 {
   unit_watchdog(60);
   hak_init();
-  plan(4 + 3 + 2 + 3 * 3 + 6 + 1);
+  plan(4 + 3 + 2 + 3 * 3 + 1 + 6 + 1);
   first_use();
   lifo();
   overflow();
   check_growth(16, hak_opt[HAK_OPT_TCACHE_MAX]);
   check_growth(1024, hak_opt[HAK_OPT_TCACHE_MAX]);
   check_growth(16, 100);
+  carving();
   no_cache();
   thread_exit();
   return done_testing();
