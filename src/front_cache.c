@@ -169,13 +169,16 @@ static struct hak_slab *next_slab(struct hak_heap *h, unsigned cls)
   return s;
 }
 
-/* Prepends up to want blocks of class cls to *head; returns how many. */
+/* Prepends up to want blocks of class cls to *head; returns how many.
+ * Blocks freed before come first: those of the heap's slabs, then of an
+ * adopted or recycled slab.  Never-used blocks are carved only for a
+ * refill that found none, so memory is touched for the first time only
+ * when no freed block is left (a producer whose blocks come back from
+ * another thread reuses them rather than carving ahead of the frees).  A
+ * further slab is taken from the pool only for a refill still empty. */
 static unsigned refill(struct hak_heap *h, unsigned cls, void **head, unsigned want)
 {
   unsigned got = 0;
-  /* Blocks the heap's slabs already have come first; a further slab is
-   * taken from the pool only for a cache that is still empty, and a
-   * refill that had to carve never-used blocks stops there. */
   while (got < want && (got == 0 || h->partial[cls])) {
     struct hak_slab *s = next_slab(h, cls);
     if (!s)
@@ -183,15 +186,16 @@ static unsigned refill(struct hak_heap *h, unsigned cls, void **head, unsigned w
     if (!s->free && atomic_load_explicit(&s->remote, memory_order_relaxed) > HAK_REMOTE_FULL &&
         hak_slab_drain(s))
       h->cls[cls].drains++;
-    unsigned carved = s->bump;
-    got += hak_slab_take(s, head, want - got);
-    carved = s->bump - carved;
+    unsigned n = hak_slab_take(s, head, want - got);
+    if (n == 0 && got == 0 && s->bump < s->cap)
+      n = hak_slab_carve(s, head, want);
+    got += n;
     if (!hak_slab_has_free(s) && hak_slab_park_full(s)) {
       list_unlink(h, s);
       list_push(&h->full[cls], s, HAK_LIST_FULL);
+    } else if (n == 0 && got > 0) {
+      break; /* s has only never-used blocks left */
     }
-    if (carved)
-      break;
   }
   h->cls[cls].refills++;
   h->cls[cls].refill_blocks += got;

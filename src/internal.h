@@ -183,6 +183,7 @@ static inline size_t hak_slab_bytes(const struct hak_slab *s)
 /* slab.c */
 void hak_slab_init(struct hak_slab *s, unsigned cls);
 unsigned hak_slab_take(struct hak_slab *s, void **head, unsigned want);
+unsigned hak_slab_carve(struct hak_slab *s, void **head, unsigned want);
 unsigned hak_slab_drain(struct hak_slab *s);
 void hak_slab_put(struct hak_slab *s, void *p);
 void hak_slab_remote_free(struct hak_slab *s, void *p);

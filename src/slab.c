@@ -1,9 +1,10 @@
 /* slab.c - one slab: blocks of one size class, owned by one thread.
  *
  * The owner moves blocks between the slab and its thread cache in batches:
- * hak_slab_take() hands out blocks (local free list first, then never-used
- * blocks carved by a bump index), hak_slab_drain() moves the blocks other
- * threads freed to the local free list, and hak_slab_put() takes one back.
+ * hak_slab_take() hands out blocks of the local free list,
+ * hak_slab_carve() never-used blocks (by a bump index), hak_slab_drain()
+ * moves the blocks other threads freed to the local free list, and
+ * hak_slab_put() takes one back.
  * Other threads free with one CAS onto the remote list
  * (hak_slab_remote_free()).
  *
@@ -36,8 +37,8 @@ void hak_slab_init(struct hak_slab *s, unsigned cls)
   s->list = HAK_LIST_NONE;
 }
 
-/* Prepends up to want blocks to *head, from the local free list, then
- * never-used blocks (HAK_CARVE_BYTES of them at most); returns how many. */
+/* Prepends up to want blocks of the local free list to *head; returns
+ * how many. */
 unsigned hak_slab_take(struct hak_slab *s, void **head, unsigned want)
 {
   unsigned got = 0;
@@ -49,27 +50,34 @@ unsigned hak_slab_take(struct hak_slab *s, void **head, unsigned want)
     h = b;
     got++;
   }
-  if (got < want && s->bump < s->cap) {
-    unsigned n = want - got, size = hak_class_size[s->cls];
-    unsigned carve = HAK_CARVE_BYTES / size ? HAK_CARVE_BYTES / size : 1;
-    if (n > carve)
-      n = carve;
-    if (n > (unsigned)(s->cap - s->bump))
-      n = s->cap - s->bump;
-    char *first = hak_slab_base(s) + (size_t)s->bump * size;
-    /* Link from the top down so the list hands out ascending addresses. */
-    for (unsigned i = n; i-- > 0;) {
-      void **b = (void **)(first + (size_t)i * size);
-      b[0] = h;
-      h = b;
-    }
-    /* Atomic store: hak_slab_block_valid() reads bump from other threads. */
-    __atomic_store_n(&s->bump, (uint16_t)(s->bump + n), __ATOMIC_RELAXED);
-    got += n;
-  }
   s->used = (uint16_t)(s->used + got);
   *head = h;
   return got;
+}
+
+/* Prepends up to want never-used blocks to *head, HAK_CARVE_BYTES of them
+ * at most (one at least); returns how many. */
+unsigned hak_slab_carve(struct hak_slab *s, void **head, unsigned want)
+{
+  unsigned n = want, size = hak_class_size[s->cls];
+  unsigned most = HAK_CARVE_BYTES / size ? HAK_CARVE_BYTES / size : 1;
+  if (n > most)
+    n = most;
+  if (n > (unsigned)(s->cap - s->bump))
+    n = s->cap - s->bump;
+  void *h = *head;
+  char *first = hak_slab_base(s) + (size_t)s->bump * size;
+  /* Link from the top down so the list hands out ascending addresses. */
+  for (unsigned i = n; i-- > 0;) {
+    void **b = (void **)(first + (size_t)i * size);
+    b[0] = h;
+    h = b;
+  }
+  /* Atomic store: hak_slab_block_valid() reads bump from other threads. */
+  __atomic_store_n(&s->bump, (uint16_t)(s->bump + n), __ATOMIC_RELAXED);
+  s->used = (uint16_t)(s->used + n);
+  *head = h;
+  return n;
 }
 
 /* Moves the remote list to the local free list; returns its length. */

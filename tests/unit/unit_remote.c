@@ -5,6 +5,7 @@
  * - Remote frees land on the slab's remote list (the slab's used count
  *   still includes them, the owner is not disturbed); the owner's next
  *   refill drains the list and hands those blocks out again.
+ * - A refill that finds remotely freed blocks carves no never-used one.
  * - A slab with no block left is parked as full; a remote free to it
  *   unparks it by hinting its owner, whose next refill takes it back.
  * - A thread that exits leaves its slabs ownerless; the next thread that
@@ -104,6 +105,39 @@ static void remote_list_drained(void)
   ok(st2.classes[cls].drains > st1.classes[cls].drains, "statistics: drains counts the drain (%llu -> %llu)",
      (unsigned long long)st1.classes[cls].drains, (unsigned long long)st2.classes[cls].drains);
 
+  for (unsigned i = K; i < N; i++)
+    hak_free(held[i]);
+  for (unsigned i = 0; i < nextra; i++)
+    hak_free(extra[i]);
+  hak_free(p);
+}
+
+/* A refill that finds blocks freed by other threads takes those and
+ * carves no never-used block, even when it wanted more: a producer whose
+ * blocks a consumer frees reuses them instead of touching new memory. */
+static void reuse_before_carving(void)
+{
+  const size_t size = 208;
+  const unsigned cls = hak_size_class(size), N = 48, K = 4;
+  static void *held[MAXB], *extra[MAXB], *got[MAXB];
+  for (unsigned i = 0; i < N; i++)
+    held[i] = hak_malloc(size);
+  struct hak_slab *s = slab_of(held[0]);
+  for (unsigned i = 0; i < N; i++)
+    if (slab_of(held[i]) != s)
+      bail_out("the first %u blocks of %zu B are not in one slab", N, size);
+  for (nhanded = 0; nhanded < K; nhanded++)
+    handed[nhanded] = held[nhanded];
+  run_thread(free_handed, NULL);
+  unsigned nextra = empty_cache(size, cls, extra);
+  unsigned bump = s->bump, want = tbin_of(cls)->cap / 2;
+  void *p = hak_malloc(size);
+  unsigned ngot = refill_blocks(p, cls, got), back = 0;
+  for (unsigned i = 0; i < K; i++)
+    back += contains(got, ngot, handed[i]);
+  ok(ngot == K && back == K && want > K,
+     "a refill wanting %u blocks takes the %u freed by another thread (got %u)", want, K, ngot);
+  is_int(s->bump, bump, "and carves none of the slab's never-used blocks");
   for (unsigned i = K; i < N; i++)
     hak_free(held[i]);
   for (unsigned i = 0; i < nextra; i++)
@@ -283,8 +317,9 @@ int main(void)
   unit_watchdog(60);
   hak_init();
   hak_opt[HAK_OPT_PURGE_DELAY_MS] = HOUR_MS;
-  plan(8 + 3 + 5 + 4 + 4);
+  plan(8 + 2 + 3 + 5 + 4 + 4);
   remote_list_drained();
+  reuse_before_carving();
   parked_slab_unparked();
   abandoned_slab_adopted();
   abandoned_parked_slab();
