@@ -62,19 +62,25 @@ static unsigned refill_blocks(void *first, unsigned cls, void **out)
   return n;
 }
 
+/* Allocates n blocks of size into held[]; returns their slab (bails out
+ * when they are not all in one). */
+static struct hak_slab *alloc_in_one_slab(size_t size, unsigned n, void **held)
+{
+  for (unsigned i = 0; i < n; i++)
+    held[i] = hak_malloc(size);
+  struct hak_slab *s = slab_of(held[0]);
+  for (unsigned i = 0; i < n; i++)
+    if (slab_of(held[i]) != s)
+      bail_out("the first %u blocks of %zu B are not in one slab", n, size);
+  return s;
+}
+
 static void remote_list_drained(void)
 {
   const size_t size = 64;
   const unsigned cls = hak_size_class(size), N = 64, K = 10;
   static void *held[MAXB], *extra[MAXB], *got[MAXB];
-  for (unsigned i = 0; i < N; i++)
-    held[i] = hak_malloc(size);
-  struct hak_slab *s = slab_of(held[0]);
-  unsigned same = 0;
-  for (unsigned i = 0; i < N; i++)
-    same += slab_of(held[i]) == s;
-  if (same != N)
-    bail_out("the first %u blocks of a fresh class are not in one slab", N);
+  struct hak_slab *s = alloc_in_one_slab(size, N, held);
   unsigned used0 = s->used;
   hak_stats_t st0 = stats_now();
 
@@ -120,12 +126,7 @@ static void reuse_before_carving(void)
   const size_t size = 208;
   const unsigned cls = hak_size_class(size), N = 48, K = 4;
   static void *held[MAXB], *extra[MAXB], *got[MAXB];
-  for (unsigned i = 0; i < N; i++)
-    held[i] = hak_malloc(size);
-  struct hak_slab *s = slab_of(held[0]);
-  for (unsigned i = 0; i < N; i++)
-    if (slab_of(held[i]) != s)
-      bail_out("the first %u blocks of %zu B are not in one slab", N, size);
+  struct hak_slab *s = alloc_in_one_slab(size, N, held);
   for (nhanded = 0; nhanded < K; nhanded++)
     handed[nhanded] = held[nhanded];
   run_thread(free_handed, NULL);
