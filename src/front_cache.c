@@ -183,10 +183,12 @@ static unsigned refill(struct hak_heap *h, unsigned cls, void **head, unsigned w
     struct hak_slab *s = next_slab(h, cls);
     if (!s)
       break;
+    unsigned drained = 0;
     if (!s->free && atomic_load_explicit(&s->remote, memory_order_relaxed) > HAK_REMOTE_FULL &&
-        hak_slab_drain(s))
+        (drained = hak_slab_drain(s)))
       h->cls[cls].drains++;
-    unsigned n = hak_slab_take(s, head, want - got);
+    unsigned n = drained && drained <= want && !*head ? hak_slab_take_all(s, head, drained)
+                                                      : hak_slab_take(s, head, want - got);
     if (n == 0 && got == 0 && s->bump < s->cap)
       n = hak_slab_carve(s, head, want);
     got += n;

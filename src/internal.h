@@ -104,9 +104,22 @@ struct hak_tbin;
 
 enum hak_slab_state { HAK_SLAB_UNUSED = 0, HAK_SLAB_ACTIVE = 1, HAK_SLAB_EMPTY = 2 };
 
-/* Remote list word: head block address, or HAK_REMOTE_FULL alone when the
- * owner has parked the slab as full (see slab.c for the protocol). */
+/* Remote list word: the head block's address in the low 48 bits and the
+ * number of blocks on the list in the top 16 (a slab has fewer than 65536
+ * blocks), so the owner takes the list over without walking it; or
+ * HAK_REMOTE_FULL alone when the owner has parked the slab as full (see
+ * slab.c for the protocol).  User addresses fit in 48 bits on x86-64 and
+ * AArch64. */
 #define HAK_REMOTE_FULL ((uintptr_t)1)
+#define HAK_REMOTE_COUNT_SHIFT 48
+static inline void *hak_remote_head(uintptr_t r)
+{
+  return (void *)(r & ((((uintptr_t)1) << HAK_REMOTE_COUNT_SHIFT) - 1) & ~HAK_REMOTE_FULL);
+}
+static inline unsigned hak_remote_count(uintptr_t r)
+{
+  return (unsigned)(r >> HAK_REMOTE_COUNT_SHIFT);
+}
 
 /* A slab's descriptor: 64 bytes, at the head of its SuperSlab.
  *
@@ -119,7 +132,7 @@ enum hak_slab_state { HAK_SLAB_UNUSED = 0, HAK_SLAB_ACTIVE = 1, HAK_SLAB_EMPTY =
  *   that pops a QUEUED slab makes it its own.
  * - bin: written only by the owner; the owner's cache for this class.  The
  *   free fast path reads owner and bin only.
- * - free, nfree, used, bump: owner only.  used counts blocks outside the
+ * - free, used, bump: owner only.  used counts blocks outside the
  *   slab (in a thread cache or held by the program), so used == 0 with no
  *   remote blocks means the slab is EMPTY.
  * - remote: any thread (atomic).  Blocks freed by other threads.
@@ -184,6 +197,7 @@ static inline size_t hak_slab_bytes(const struct hak_slab *s)
 void hak_slab_init(struct hak_slab *s, unsigned cls);
 unsigned hak_slab_take(struct hak_slab *s, void **head, unsigned want);
 unsigned hak_slab_carve(struct hak_slab *s, void **head, unsigned want);
+unsigned hak_slab_take_all(struct hak_slab *s, void **head, unsigned n);
 unsigned hak_slab_drain(struct hak_slab *s);
 void hak_slab_put(struct hak_slab *s, void *p);
 void hak_slab_remote_free(struct hak_slab *s, void *p);

@@ -55,6 +55,16 @@ unsigned hak_slab_take(struct hak_slab *s, void **head, unsigned want)
   return got;
 }
 
+/* Makes the local free list, of n blocks, the list at *head (empty), in
+ * one step. */
+unsigned hak_slab_take_all(struct hak_slab *s, void **head, unsigned n)
+{
+  *head = s->free;
+  s->free = NULL;
+  s->used = (uint16_t)(s->used + n);
+  return n;
+}
+
 /* Prepends up to want never-used blocks to *head, HAK_CARVE_BYTES of them
  * at most (one at least); returns how many. */
 unsigned hak_slab_carve(struct hak_slab *s, void **head, unsigned want)
@@ -80,21 +90,23 @@ unsigned hak_slab_carve(struct hak_slab *s, void **head, unsigned want)
   return n;
 }
 
-/* Moves the remote list to the local free list; returns its length. */
+/* Moves the remote list to the local free list; returns its length.  The
+ * list is walked only to append an existing free list. */
 unsigned hak_slab_drain(struct hak_slab *s)
 {
-  uintptr_t r = atomic_exchange_explicit(&s->remote, 0, memory_order_acquire) & ~HAK_REMOTE_FULL;
-  if (!r)
+  uintptr_t r = atomic_exchange_explicit(&s->remote, 0, memory_order_acquire);
+  void **head = hak_remote_head(r);
+  if (!head)
     return 0;
-  unsigned n = 1;
-  void **tail = (void **)r;
-  while (tail[0]) {
-    tail = tail[0];
-    n++;
+  unsigned n = hak_remote_count(r);
+  if (s->free) {
+    void **tail = head;
+    while (tail[0])
+      tail = tail[0];
+    tail[0] = s->free;
   }
-  tail[0] = s->free;
-  s->free = (void *)r;
-  HAK_ASSERT(s->used >= n);
+  s->free = head;
+  HAK_ASSERT(n > 0 && s->used >= n);
   s->used = (uint16_t)(s->used - n);
   return n;
 }
@@ -114,13 +126,14 @@ void hak_slab_put(struct hak_slab *s, void *p)
  * HAK_REMOTE_FULL, and the caller must unpark s. */
 bool hak_slab_remote_push(struct hak_slab *s, void *p)
 {
-  uintptr_t *b = p;
+  uintptr_t *b = p, next;
   uintptr_t old = atomic_load_explicit(&s->remote, memory_order_relaxed);
   b[1] = hak_free_key;
-  do
-    b[0] = old & ~HAK_REMOTE_FULL;
-  while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, (uintptr_t)p,
-                                                memory_order_seq_cst, memory_order_relaxed));
+  do {
+    b[0] = (uintptr_t)hak_remote_head(old);
+    next = (uintptr_t)p | (uintptr_t)(hak_remote_count(old) + 1) << HAK_REMOTE_COUNT_SHIFT;
+  } while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, next, memory_order_seq_cst,
+                                                  memory_order_relaxed));
   return old == HAK_REMOTE_FULL;
 }
 

@@ -89,9 +89,10 @@ static void remote_list_drained(void)
   run_thread(free_handed, NULL);
   hak_stats_t st1 = stats_now();
   unsigned len = 0, listed = 0;
-  for (void **b = (void **)atomic_load(&s->remote); b && len <= MAXB; b = b[0], len++)
+  for (void **b = hak_remote_head(atomic_load(&s->remote)); b && len <= MAXB; b = b[0], len++)
     listed += contains(handed, K, b);
-  ok(len == K && listed == K, "%u remote frees are on the slab's remote list (%u listed)", K, len);
+  ok(len == K && listed == K && hak_remote_count(atomic_load(&s->remote)) == K,
+     "%u remote frees are on the slab's remote list, which counts them (%u listed)", K, len);
   ok(s->used == used0 && atomic_load(&s->owner) == hak_theap, "the slab's used count and owner are unchanged");
   is_int(st1.classes[cls].remote_frees - st0.classes[cls].remote_frees, K,
          "statistics: remote_frees counts them");
@@ -162,7 +163,7 @@ static void parked_slab_unparked(void)
   nhanded = 1;
   handed[0] = held[0];
   run_thread(free_handed, NULL);
-  ok(atomic_load(&s->remote) == (uintptr_t)held[0] && atomic_load(&hak_theap->remote_hint[cls]) == 1,
+  ok(hak_remote_head(atomic_load(&s->remote)) == held[0] && atomic_load(&hak_theap->remote_hint[cls]) == 1,
      "a remote free to it unparks it: the block is listed and the owner hinted");
 
   unsigned nextra = empty_cache(size, cls, extra);
@@ -242,7 +243,7 @@ static void abandoned_parked_slab(void)
      "a full slab whose owner exits stays parked, unpublished (%u blocks)", nhanded);
 
   hak_free(handed[0]);
-  ok(atomic_load(&s->owner) == HAK_OWNER_QUEUED && atomic_load(&s->remote) == (uintptr_t)handed[0],
+  ok(atomic_load(&s->owner) == HAK_OWNER_QUEUED && hak_remote_head(atomic_load(&s->remote)) == handed[0],
      "the first remote free to it publishes it");
 
   static void *got[MAXB];
