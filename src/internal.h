@@ -108,10 +108,11 @@ enum hak_slab_state { HAK_SLAB_UNUSED = 0, HAK_SLAB_ACTIVE = 1, HAK_SLAB_EMPTY =
  * number of blocks on the list in the top 16 (a slab has fewer than 65536
  * blocks), so the owner takes the list over without walking it; or
  * HAK_REMOTE_FULL alone when the owner has parked the slab as full (see
- * slab.c for the protocol).  User addresses fit in 48 bits on x86-64 and
- * AArch64. */
+ * slab.c for the protocol).  Block addresses are user-space addresses,
+ * below 2^HAK_VA_BITS (at most 48 bits). */
 #define HAK_REMOTE_FULL ((uintptr_t)1)
 #define HAK_REMOTE_COUNT_SHIFT 48
+_Static_assert(HAK_VA_BITS <= HAK_REMOTE_COUNT_SHIFT, "addresses fit below the count");
 static inline void *hak_remote_head(uintptr_t r)
 {
   return (void *)(r & ((((uintptr_t)1) << HAK_REMOTE_COUNT_SHIFT) - 1) & ~HAK_REMOTE_FULL);
