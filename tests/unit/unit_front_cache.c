@@ -303,10 +303,10 @@ static void thread_exit(void)
 
 /* A refill takes never-used blocks from a slab HAK_CARVE_BYTES at a time,
  * so pages become resident only as the program needs blocks: after each
- * of a series of mallocs of 8 KiB (no free), the blocks carved exceed the
+ * of a series of mallocs of 4 KiB (no free), the blocks carved exceed the
  * blocks handed out by less than HAK_CARVE_BYTES, though the capacity of
- * the cache grows to 32 blocks. */
-#define CARVE_SIZE 8192
+ * the cache grows to 32 blocks or more. */
+#define CARVE_SIZE 4096
 #define CARVE_N 96
 
 struct carve {
