@@ -8,11 +8,12 @@
  * empty caches: its first malloc falls into the refill path, which sets the
  * heap up.
  *
- * Refill takes about half a cache's capacity at once from the heap's
- * slabs (a further slab only while the cache is still empty, so a cache
- * never spreads over slabs it does not need); a cache that overflows gives
- * half back (flush), slab by slab, and
- * a slab whose last block comes back returns to the Shared Pool at once.
+ * Refill takes up to half a cache's capacity at once from the heap's
+ * slabs: freed blocks first, never-used blocks only when there are none,
+ * a few KiB at a time (a further slab only while the cache is still
+ * empty, so a cache never spreads over slabs it does not need); a cache
+ * that overflows gives half back (flush), slab by slab, and a slab whose
+ * last block comes back returns to the Shared Pool at once.
  * Capacity is adaptive: it starts small (see first_cap) and doubles at
  * every refill up to the limit, so classes a thread uses rarely hold
  * little memory.
@@ -49,8 +50,8 @@ static uint32_t cap_limit(unsigned cls)
 }
 
 /* A cache starts with room for 8 KiB of blocks (2 at least, and an eighth
- * of its limit at most): refill carves, and so touches, every block it
- * takes, so a class used a little costs a few pages, not its whole limit. */
+ * of its limit at most), so a class used a little holds a few pages, not
+ * its whole limit. */
 static uint32_t first_cap(unsigned cls)
 {
   uint32_t cap = 8192 / hak_class_size[cls], max = (cap_limit(cls) + 7) / 8;
@@ -139,9 +140,9 @@ static void list_unlink(struct hak_heap *h, struct hak_slab *s)
 /* Brings parked slabs that received remote frees back to the partial list. */
 static void unpark_hinted(struct hak_heap *h, unsigned cls)
 {
-  if (!atomic_load_explicit(&h->remote_hint[cls], memory_order_acquire))
+  /* One exchange: a hint set while the list is scanned stays set. */
+  if (!atomic_exchange_explicit(&h->remote_hint[cls], 0, memory_order_acq_rel))
     return;
-  atomic_store_explicit(&h->remote_hint[cls], 0, memory_order_relaxed);
   for (struct hak_slab *s = h->full[cls], *next; s; s = next) {
     next = atomic_load_explicit(&s->next, memory_order_relaxed);
     if (atomic_load_explicit(&s->remote, memory_order_acquire) != HAK_REMOTE_FULL) {
@@ -170,12 +171,12 @@ static struct hak_slab *next_slab(struct hak_heap *h, unsigned cls)
 }
 
 /* Prepends up to want blocks of class cls to *head; returns how many.
- * Blocks freed before come first: those of the heap's slabs, then of an
- * adopted or recycled slab.  Never-used blocks are carved only for a
- * refill that found none, so memory is touched for the first time only
- * when no freed block is left (a producer whose blocks come back from
- * another thread reuses them rather than carving ahead of the frees).  A
- * further slab is taken from the pool only for a refill still empty. */
+ * The heap's slabs serve first, the slab at the head of the partial list
+ * first: its freed blocks, then its never-used blocks, carved only when
+ * the refill has found no freed block (a producer whose blocks come back
+ * from another thread reuses them rather than carving ahead of the
+ * frees).  A further slab (adopted, recycled or new) is taken only for a
+ * refill still empty. */
 static unsigned refill(struct hak_heap *h, unsigned cls, void **head, unsigned want)
 {
   unsigned got = 0;

@@ -14,10 +14,12 @@
  * - the remote freer whose CAS replaces HAK_REMOTE_FULL is the one that
  *   unparks it: it reads owner afterwards and hints the owner (a heap) or
  *   publishes the slab on its class's ownerless stack (ABANDONED);
- * - a thread abandoning a slab sets owner to ABANDONED first and reads
- *   remote after (both sequentially consistent), so either it sees the
- *   unparking and publishes, or the unparker sees ABANDONED.  Both may
- *   publish; the CAS from ABANDONED to QUEUED lets one of them push.
+ * - a thread abandoning a slab parks it if it has no free block, then
+ *   sets owner to ABANDONED and reads remote (both sequentially
+ *   consistent), so either it sees the unparking and publishes, or the
+ *   unparker sees ABANDONED.  Both may publish; the CAS from ABANDONED to
+ *   QUEUED lets one of them push.  After the store the abandoning thread
+ *   writes nothing of the slab but that CAS.
  * An unparker may read owner late, after the slab has been adopted,
  * emptied or reused: a stale hint only costs a heap a look at its full
  * list, and the CAS lets a publish through only while the slab is
@@ -169,19 +171,18 @@ bool hak_slab_has_free(const struct hak_slab *s)
 }
 
 /* The owner lets go of a slab that still has blocks out (thread exit).
- * Once owner says ABANDONED another thread may adopt the slab, so the
- * owner-only fields are read before. */
+ * Once owner says ABANDONED another thread may adopt the slab, so
+ * everything but the publish is done before: a slab with no free block
+ * is parked while still ours. */
 void hak_slab_abandon(struct hak_slab *s)
 {
-  bool exhausted = !s->free && s->bump == s->cap;
+  if (!s->free && s->bump == s->cap)
+    hak_slab_park_full(s);
   s->bin = NULL;
   s->list = HAK_LIST_NONE;
   atomic_store_explicit(&s->owner, HAK_OWNER_ABANDONED, memory_order_seq_cst);
-  uintptr_t r = atomic_load_explicit(&s->remote, memory_order_seq_cst);
-  if (r == HAK_REMOTE_FULL)
+  if (atomic_load_explicit(&s->remote, memory_order_seq_cst) == HAK_REMOTE_FULL)
     return; /* parked: its first remote free publishes it */
-  if (r == 0 && exhausted && hak_slab_park_full(s))
-    return;
   hak_pool_publish(s);
 }
 
