@@ -113,7 +113,7 @@ static inline __attribute__((always_inline)) void dealloc_slab(void *p, struct h
       w[1] = key;
       b->frees++;
       if (HAK_UNLIKELY(--b->room == 0))
-        hak_cache_overflow(b);
+        hak_cache_overflow(b, s->cls);
       return;
     }
   }
@@ -304,13 +304,8 @@ HAK_API void hak_free_aligned_sized(void *p, size_t align, size_t size)
 HAK_API int hak_malloc_trim(size_t pad)
 {
   (void)pad;
-  struct hak_heap *h = hak_theap;
-  if (h != &hak_no_heap) {
-    for (unsigned c = 0; c < HAK_TINY_CLASSES; c++)
-      hak_cache_flush(h, &hak_tbins[c], c, 0);
-    for (unsigned c = HAK_TINY_CLASSES; c < HAK_CLASSES; c++)
-      hak_cache_flush(h, &h->mid[c - HAK_TINY_CLASSES], c, 0);
-  }
+  if (hak_theap != &hak_no_heap)
+    hak_cache_flush_all(hak_theap);
   bool released = false;
   hak_pool_purge(true, &released);
   hak_ace_purge(true, &released);

@@ -35,11 +35,6 @@ static char *meta_chunk;             /* carving area for new heaps */
 static size_t meta_left;
 pthread_key_t hak_heap_key;
 
-static struct hak_tbin *bin_of(struct hak_heap *h, unsigned cls)
-{
-  return cls < HAK_TINY_CLASSES ? &h->tiny[cls] : &h->mid[cls - HAK_TINY_CLASSES];
-}
-
 static uint32_t cap_limit(unsigned cls)
 {
   uint32_t lim = (uint32_t)hak_opt[HAK_OPT_TCACHE_MAX];
@@ -96,13 +91,15 @@ struct hak_heap *hak_heap_get(void)
   if (HAK_LIKELY(h != &hak_no_heap))
     return h;
   hak_init();
+  if (hak_theap != &hak_no_heap) /* an allocation during hak_init() set it up */
+    return hak_theap;
   h = heap_new();
   if (!h)
     return NULL;
   h->nocache = hak_opt[HAK_OPT_TCACHE_MAX] == 0;
   h->tiny = hak_tbins;
   for (unsigned c = 0; c < HAK_CLASSES; c++) {
-    struct hak_tbin *b = bin_of(h, c);
+    struct hak_tbin *b = hak_bin_of(h, c);
     b->head = NULL;
     b->frees = 0;
     b->cap = h->nocache ? 0 : first_cap(c);
@@ -165,7 +162,7 @@ static struct hak_slab *next_slab(struct hak_heap *h, unsigned cls)
       return NULL;
     atomic_store_explicit(&s->owner, hak_owner_tag(h), memory_order_release);
   }
-  s->bin = bin_of(h, cls);
+  s->bin = hak_bin_of(h, cls);
   list_push(&h->partial[cls], s, HAK_LIST_PARTIAL);
   return s;
 }
@@ -200,8 +197,6 @@ static unsigned refill(struct hak_heap *h, unsigned cls, void **head, unsigned w
       break; /* s has only never-used blocks left */
     }
   }
-  h->cls[cls].refills++;
-  h->cls[cls].refill_blocks += got;
   return got;
 }
 
@@ -228,7 +223,7 @@ void hak_cache_flush(struct hak_heap *h, struct hak_tbin *b, unsigned cls, unsig
   if (count <= keep)
     return;
   unsigned n = count - keep;
-  unsigned shift = hak_class_size[cls] <= HAK_SMALL_SLAB_MAX ? HAK_REG_SS_SMALL : HAK_REG_SS_MID;
+  unsigned shift = hak_class_shift(cls);
   /* Detach the n blocks first: the cache stays consistent whatever
    * giving them back leads to. */
   void **chain = b->head, **last = chain;
@@ -245,15 +240,18 @@ void hak_cache_flush(struct hak_heap *h, struct hak_tbin *b, unsigned cls, unsig
   h->cls[cls].flush_blocks += n;
 }
 
-/* The free fast path found the cache of this class full. */
-void hak_cache_overflow(struct hak_tbin *b)
+/* The free fast path found the cache of class cls full. */
+void hak_cache_overflow(struct hak_tbin *b, unsigned cls)
 {
-  struct hak_heap *h = hak_theap;
-  unsigned cls = b >= h->tiny && b < h->tiny + HAK_TINY_CLASSES
-                     ? (unsigned)(b - h->tiny)
-                     : (unsigned)(b - h->mid) + HAK_TINY_CLASSES;
-  hak_cache_flush(h, b, cls, b->cap / 2);
+  hak_cache_flush(hak_theap, b, cls, b->cap / 2);
   hak_purge_poll();
+}
+
+/* Gives every cached block of h back to its slab. */
+void hak_cache_flush_all(struct hak_heap *h)
+{
+  for (unsigned c = 0; c < HAK_CLASSES; c++)
+    hak_cache_flush(h, hak_bin_of(h, c), c, 0);
 }
 
 static void *pop(struct hak_tbin *b)
@@ -272,7 +270,7 @@ void *hak_cache_alloc_slow(unsigned cls)
     errno = ENOMEM;
     return NULL;
   }
-  struct hak_tbin *b = bin_of(h, cls);
+  struct hak_tbin *b = hak_bin_of(h, cls);
   if (b->head)
     return pop(b);
   if (h->nocache) {
@@ -283,7 +281,6 @@ void *hak_cache_alloc_slow(unsigned cls)
     }
     ((void **)p)[1] = NULL;
     h->cls[cls].direct_allocs++;
-    h->cls[cls].refill_blocks--;
     return p;
   }
   uint32_t lim = cap_limit(cls);
@@ -298,13 +295,16 @@ void *hak_cache_alloc_slow(unsigned cls)
     errno = ENOMEM;
     return NULL;
   }
+  h->cls[cls].refills++;
+  h->cls[cls].refill_blocks += got;
   b->room -= got;
   hak_slow_tick();
   return pop(b);
 }
 
-/* Frees that the fast path did not take: another thread's slab, a full
- * check, a heap without cache, or the double-free mark. */
+/* Frees that the fast path did not take: another thread's slab, a heap
+ * without cache, or a block the checks refuse (the double-free mark, and in
+ * the debug build its position). */
 void hak_cache_free_slow(void *p, struct hak_slab *s, const char *call)
 {
   HAK_ASSERT(hak_ss_of(p)->magic == HAK_SS_MAGIC);
@@ -315,25 +315,14 @@ void hak_cache_free_slow(void *p, struct hak_slab *s, const char *call)
   struct hak_heap *o = atomic_load_explicit(&s->owner, memory_order_acquire);
   unsigned cls = s->cls;
   if (h && hak_owner_untag(o) == h) {
-    if (h->nocache) {
-      if (hak_slab_is_free_block(s, p))
-        hak_report_bad_free(call, p, "double free");
-      h->cls[cls].slow_frees++;
-      give_back(h, s, p);
-      hak_purge_poll();
-      return;
-    }
-    /* The fast path declined: only the double-free mark can bring us here,
-     * and it was not a double free (the block held the mark as data). */
-    struct hak_tbin *b = s->bin;
-    ((void **)p)[0] = b->head;
-    ((uintptr_t *)p)[1] = hak_free_key;
-    b->head = p;
-    b->frees++;
-    if (--b->room == 0) {
-      hak_cache_flush(h, b, cls, b->cap / 2);
-      hak_purge_poll();
-    }
+    /* A heap with a cache writes its owner untagged, so the fast path took
+     * every free of its own blocks that hak_slab_check_free() accepts. */
+    HAK_ASSERT(h->nocache);
+    if (hak_slab_is_free_block(s, p))
+      hak_report_bad_free(call, p, "double free");
+    h->cls[cls].slow_frees++;
+    give_back(h, s, p);
+    hak_purge_poll();
     return;
   }
   if (h) {
@@ -350,8 +339,7 @@ void hak_heap_thread_exit(void *arg)
   struct hak_heap *h = arg;
   if (!h || h == &hak_no_heap)
     return;
-  for (unsigned c = 0; c < HAK_CLASSES; c++)
-    hak_cache_flush(h, bin_of(h, c), c, 0);
+  hak_cache_flush_all(h);
   for (unsigned c = 0; c < HAK_CLASSES; c++) {
     struct hak_slab **lists[2] = {&h->partial[c], &h->full[c]};
     for (int l = 0; l < 2; l++) {

@@ -49,7 +49,8 @@
 /* One byte per 2 MiB unit of address space: what HAKMEM keeps there.
  * For a SuperSlab the byte is the slab shift itself, so the free path gets
  * the slab index with one shift.  Units never belong to two owners: every
- * HAKMEM mapping covers whole 2 MiB units. */
+ * HAKMEM mapping covers whole 2 MiB units, and a SuperSlab unmapped but
+ * for its header page leaves the registry until it is mapped back. */
 enum {
   HAK_REG_NONE = 0,      /* not HAKMEM's */
   HAK_REG_HUGE_HEAD = 1, /* first unit of a Large/Huge mapping (header at its start) */
@@ -85,6 +86,12 @@ extern const uint8_t hak_tiny_class[HAK_TINY_MAX / 16 + 1]; /* by (size + 15) / 
 extern const uint16_t hak_tiny_bin_offset[HAK_TINY_MAX / 16 + 1];
 extern const uint8_t hak_mid_class[(HAK_MID_MAX - HAK_TINY_MAX) / 128]; /* by (size - 1) / 128 - 8 */
 extern const uint32_t hak_class_size[HAK_CLASSES];
+
+/* The slab shift (HAK_REG_SS_SMALL or HAK_REG_SS_MID) of class cls. */
+static inline unsigned hak_class_shift(unsigned cls)
+{
+  return hak_class_size[cls] <= HAK_SMALL_SLAB_MAX ? HAK_REG_SS_SMALL : HAK_REG_SS_MID;
+}
 
 static inline unsigned hak_size_class(size_t size) /* size <= HAK_MID_MAX */
 {
@@ -161,7 +168,6 @@ _Static_assert(sizeof(struct hak_slab) == 64, "slab descriptor is one cache line
 struct hak_superslab {
   struct hak_slab slabs[HAK_SS_MAX_SLABS]; /* first: slab i is at index i */
   uint64_t magic;
-  uint8_t kind;    /* HAK_REG_SS_SMALL or HAK_REG_SS_MID */
   uint8_t nslabs;
   _Atomic uint32_t unused_mask;    /* UNUSED slabs, claimable */
   uint8_t state;                   /* HAK_SS_*, under the growth lock */
@@ -298,6 +304,12 @@ static inline struct hak_heap *hak_owner_untag(struct hak_heap *o)
 
 extern __thread struct hak_tbin hak_tbins[HAK_TINY_CLASSES];
 extern __thread struct hak_heap *hak_theap; /* &hak_no_heap until first use */
+
+/* The cache of class cls in heap h: tiny caches in TLS, mid in the heap. */
+static inline struct hak_tbin *hak_bin_of(const struct hak_heap *h, unsigned cls)
+{
+  return cls < HAK_TINY_CLASSES ? &h->tiny[cls] : (struct hak_tbin *)&h->mid[cls - HAK_TINY_CLASSES];
+}
 extern struct hak_heap hak_no_heap;
 extern HAK_INTERNAL uintptr_t hak_free_key; /* marks freed blocks (word 1) to catch double frees */
 
@@ -306,7 +318,8 @@ struct hak_heap *hak_heap_get(void);
 void *hak_cache_alloc_slow(unsigned cls);
 void hak_cache_free_slow(void *p, struct hak_slab *s, const char *call);
 void hak_cache_flush(struct hak_heap *h, struct hak_tbin *b, unsigned cls, unsigned keep);
-void hak_cache_overflow(struct hak_tbin *b);
+void hak_cache_flush_all(struct hak_heap *h);
+void hak_cache_overflow(struct hak_tbin *b, unsigned cls);
 void hak_heap_thread_exit(void *arg);
 void hak_heaps_foreach(void (*fn)(struct hak_heap *, void *), void *arg);
 void hak_heaps_lock(void);

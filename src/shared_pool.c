@@ -84,7 +84,7 @@ static _Atomic int purging;
 
 static inline unsigned kind_of_class(unsigned cls)
 {
-  return hak_class_size[cls] <= HAK_SMALL_SLAB_MAX ? KIND_SMALL : KIND_MID;
+  return hak_class_shift(cls) == HAK_REG_SS_SMALL ? KIND_SMALL : KIND_MID;
 }
 
 static struct hak_slab *claim_unused(struct hak_superslab *ss)
@@ -117,7 +117,6 @@ static struct hak_superslab *superslab_new(unsigned kind)
   unsigned shift = kind == KIND_SMALL ? HAK_REG_SS_SMALL : HAK_REG_SS_MID;
   unsigned n = (unsigned)(HAK_SS_SIZE >> shift);
   ss->magic = HAK_SS_MAGIC;
-  ss->kind = (uint8_t)shift;
   ss->nslabs = (uint8_t)n;
   for (unsigned i = 0; i < n; i++) {
     ss->slabs[i].index = (uint8_t)i;
@@ -144,6 +143,8 @@ static void superslab_unmap(struct hak_superslab *ss, unsigned kind)
   struct hak_superslab *cur = ss;
   atomic_compare_exchange_strong_explicit(&current_ss[kind], &cur, NULL, memory_order_release,
                                           memory_order_relaxed);
+  /* The unit stops being HAKMEM's: another mapping may take the range. */
+  hak_reg_set((uintptr_t)ss, HAK_SS_SIZE, HAK_REG_NONE, HAK_REG_NONE);
   hak_os_unmap((char *)ss + HAK_SS_HEADER, HAK_SS_SIZE - HAK_SS_HEADER);
   atomic_fetch_sub_explicit(&hak_gstats.resident_purged, HAK_SS_SIZE - HAK_SS_HEADER,
                             memory_order_relaxed);
@@ -163,6 +164,7 @@ static bool superslab_remap(struct hak_superslab *ss)
   if (!hak_opt[HAK_OPT_THP])
     hak_os_hugepages(want, len, false);
   ss->state = HAK_SS_MAPPED;
+  hak_reg_set((uintptr_t)ss, HAK_SS_SIZE, ss->slabs[0].kind, ss->slabs[0].kind);
   atomic_fetch_add_explicit(&hak_gstats.resident_purged, len, memory_order_relaxed);
   atomic_fetch_add_explicit(&hak_gstats.superslabs, 1, memory_order_relaxed);
   atomic_store_explicit(&ss->unused_mask, all_slabs_mask(ss), memory_order_release);

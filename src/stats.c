@@ -29,16 +29,11 @@ void hak_stats_add_mapped(int64_t delta)
     ;
 }
 
-static const struct hak_tbin *bin_of(const struct hak_heap *h, unsigned c)
-{
-  return c < HAK_TINY_CLASSES ? &h->tiny[c] : &h->mid[c - HAK_TINY_CLASSES];
-}
-
 static void add_heap(struct class_totals *t, struct hak_heap_counters *ctr, const struct hak_heap *h)
 {
   for (unsigned c = 0; c < HAK_CLASSES; c++) {
     const struct hak_class_counters *k = &h->cls[c];
-    const struct hak_tbin *b = bin_of(h, c);
+    const struct hak_tbin *b = hak_bin_of(h, c);
     uint64_t frees = __atomic_load_n(&b->frees, __ATOMIC_RELAXED);
     uint64_t cached = __atomic_load_n(&b->cap, __ATOMIC_RELAXED) - __atomic_load_n(&b->room, __ATOMIC_RELAXED);
     t[c].allocs += k->refill_blocks + frees - k->flush_blocks - cached + k->direct_allocs;

@@ -13,7 +13,9 @@
  * Then a thread without cache (one block per refill, so every acquisition
  * is visible) allocates 32 KiB blocks: a new SuperSlab may be mapped only
  * when no slab of that kind is UNUSED or EMPTY.  It frees them, and a
- * second thread allocating as many maps none. */
+ * second thread allocating as many maps none.  Surplus SuperSlabs are
+ * unmapped after a forced purge, and leave the registry until they are
+ * mapped back. */
 #include "config.h"
 
 #include <time.h>
@@ -193,13 +195,59 @@ static void superslab_growth(void)
      "it mapped no SuperSlab: it took the slabs the first one emptied");
 }
 
+/* SuperSlabs whose slabs are all UNUSED, beyond a reserve, are unmapped
+ * but for their header page; their 2 MiB unit is then not HAKMEM's in the
+ * registry (another mapping may take the range), and is again once the
+ * SuperSlab is mapped back. */
+struct ss_scan {
+  unsigned unmapped, unmapped_registered, mapped, mapped_unregistered;
+};
+
+static void scan_superslab(const struct hak_slab *s, void *arg)
+{
+  struct ss_scan *sc = arg;
+  const struct hak_superslab *ss = hak_ss_of(s);
+  if (s->index != 0 || s->kind != HAK_REG_SS_MID)
+    return;
+  unsigned reg = hak_reg_lookup(ss);
+  if (ss->state == HAK_SS_UNMAPPED) {
+    sc->unmapped++;
+    sc->unmapped_registered += reg != HAK_REG_NONE;
+  } else if (ss->state == HAK_SS_MAPPED) {
+    sc->mapped++;
+    sc->mapped_unregistered += reg != HAK_REG_SS_MID;
+  }
+}
+
+static void superslab_unmap(void)
+{
+  static struct grow_result g1, g2;
+  hak_opt[HAK_OPT_TCACHE_MAX] = 0; /* one block per refill, as above */
+  g1.n = 300; /* 32 KiB blocks: about five SuperSlabs */
+  run_thread(grow_thread, &g1);
+  bool released = false;
+  hak_pool_purge(true, &released);
+  struct ss_scan a = {0, 0, 0, 0};
+  hak_pool_foreach_slab(scan_superslab, &a);
+  ok(g1.failures == 0 && a.unmapped > 0 && a.unmapped_registered == 0,
+     "after a forced purge, %u SuperSlabs beyond the reserve are unmapped, none left in the registry",
+     a.unmapped);
+  g2.n = 300;
+  run_thread(grow_thread, &g2);
+  struct ss_scan b = {0, 0, 0, 0};
+  hak_pool_foreach_slab(scan_superslab, &b);
+  ok(g2.failures == 0 && b.unmapped < a.unmapped && b.mapped_unregistered == 0,
+     "mapped back for new blocks (%u still unmapped), each is in the registry again", b.unmapped);
+}
+
 int main(void)
 {
   unit_watchdog(60);
   hak_init();
   hak_opt[HAK_OPT_PURGE_DELAY_MS] = HOUR_MS;
-  plan(19 + 4);
+  plan(19 + 4 + 2);
   slab_life();
   superslab_growth();
+  superslab_unmap();
   return done_testing();
 }
