@@ -13,10 +13,11 @@ for v in $(env | sed -n 's/^\(HAKMEM_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; d
 . "$(dirname "$0")/tap.sh"
 # crash WANT-STATUS MODE: runs crash_prog MODE (its stdout in $tmp/out,
 # stderr in $tmp/err, the announced address in $addr) and checks its
-# status: 128 + the signal when it died by one.
+# status: 128 + the signal when it died by one.  A handler that hangs is
+# killed after 30 s (timeout's status 124 fails the check).
 crash() {
   want=$1; shift
-  "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
+  timeout 30 "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
   got=$?
   addr=$(sed -n 's/^addr //p' "$tmp/out")
   [ "$got" -eq "$want" ] || { echo "# crash_prog $*: status $got, expected $want"; sed 's/^/# err: /' "$tmp/err"; return 1; }

@@ -78,7 +78,7 @@ while read -r name type def min max debug; do
     esac
     if [ "$type" = INT ]; then
       case $text in
-        *"range $min to $max"*) ;;
+        *"range $min to $max)"*) ;;
         *) problems="$problems; want 'range $min to $max'" ;;
       esac
     fi

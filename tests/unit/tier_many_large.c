@@ -18,7 +18,7 @@ static unsigned mappings(void)
   unsigned n = 0;
   int c;
   if (!f)
-    return 0;
+    bail_out("cannot read /proc/self/maps");
   while ((c = fgetc(f)) != EOF)
     n += c == '\n';
   fclose(f);

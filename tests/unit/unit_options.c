@@ -176,10 +176,10 @@ static void environment(void)
   char def_tcache[32], def_delay[32];
   snprintf(def_tcache, sizeof def_tcache, "default %ld", opt(HAK_OPT_TCACHE_MAX)->def);
   snprintf(def_delay, sizeof def_delay, "default %ld", opt(HAK_OPT_PURGE_DELAY_MS)->def);
-  char *env2[] = {"HAKMEM_TCACHE_MAX=junk", "HAKMEM_THP=maybe", "HAKMEM_PURGE_DELAY_MS=-3",
+  char *env2[] = {"HAKMEM_TCACHE_MAX=junk", "HAKMEM_CRASH_REPORT=maybe", "HAKMEM_PURGE_DELAY_MS=-3",
                   "HAKMEM_CACHE_MB=32", NULL};
   init_captured(env2, err, sizeof err);
-  ok(hak_opt[HAK_OPT_TCACHE_MAX] == opt(HAK_OPT_TCACHE_MAX)->def && hak_opt[HAK_OPT_THP] == 0 &&
+  ok(hak_opt[HAK_OPT_TCACHE_MAX] == opt(HAK_OPT_TCACHE_MAX)->def && hak_opt[HAK_OPT_CRASH_REPORT] == opt(HAK_OPT_CRASH_REPORT)->def &&
          hak_opt[HAK_OPT_PURGE_DELAY_MS] == opt(HAK_OPT_PURGE_DELAY_MS)->def &&
          hak_opt[HAK_OPT_CACHE_MB] == 32,
      "bad values fall back to the default, good ones beside them are set");
@@ -188,8 +188,8 @@ static void environment(void)
      "the line names the variable, the text and the default: %s", line_of(err, "HAKMEM_TCACHE_MAX", line, sizeof line) ? line : "(missing)");
   ok(line_of(err, "HAKMEM_PURGE_DELAY_MS", line, sizeof line) && strstr(line, "-3") && strstr(line, def_delay),
      "an out-of-range value is reported the same way: %s", line_of(err, "HAKMEM_PURGE_DELAY_MS", line, sizeof line) ? line : "(missing)");
-  ok(line_of(err, "HAKMEM_THP", line, sizeof line) && strstr(line, "maybe"),
-     "a bad boolean too: %s", line_of(err, "HAKMEM_THP", line, sizeof line) ? line : "(missing)");
+  ok(line_of(err, "HAKMEM_CRASH_REPORT", line, sizeof line) && strstr(line, "maybe"),
+     "a bad boolean too: %s", line_of(err, "HAKMEM_CRASH_REPORT", line, sizeof line) ? line : "(missing)");
 
   char *env3[] = {"HAKMEM_NO_SUCH_THING=1", NULL};
   init_captured(env3, err, sizeof err);
