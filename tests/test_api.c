@@ -161,35 +161,56 @@ static void verify_block(const api_t *a, int *bad, const void *p, size_t size, s
     FAIL(bad, "usable size of %p changed from %zu to %zu", p, u, u2);
 }
 
+/* Blocks that stay live together, each filled with its own byte. */
+enum { LIVE_MAX = 128 };
+typedef struct live {
+  int n;
+  void *p[LIVE_MAX];
+  size_t req[LIVE_MAX], use[LIVE_MAX];
+  unsigned char fill[LIVE_MAX];
+} live_t;
+
+/* Checks p as check_block() does, filling it with c, and keeps it; after
+ * a failure frees it and returns 0. */
+static int live_add(const api_t *a, int *bad, live_t *l, const char *call, void *p, size_t size,
+                    size_t align, unsigned char c)
+{
+  size_t u = check_block(a, bad, call, p, size, align, c);
+  if (!u) {
+    a->free(p);
+    return 0;
+  }
+  l->p[l->n] = p;
+  l->req[l->n] = size;
+  l->use[l->n] = u;
+  l->fill[l->n] = c;
+  l->n++;
+  return 1;
+}
+
+/* Verifies every byte of every kept block, then frees them all. */
+static void live_free(const api_t *a, int *bad, live_t *l)
+{
+  for (int i = 0; i < l->n; i++) {
+    verify_block(a, bad, l->p[i], l->req[i], l->use[i], l->fill[i]);
+    a->free(l->p[i]);
+  }
+  l->n = 0;
+}
+
 /* Allocates sizes lo, lo+step, ... hi in batches that stay live together,
  * each filled with its own byte; verifies every byte of every block before
  * freeing the batch.  Blocks that overlap, or that are smaller than they
  * claim, show up as changed bytes. */
 static int sweep_sizes(const api_t *a, size_t lo, size_t hi, size_t step)
 {
-  enum { BATCH = 128 };
-  void *blk[BATCH];
-  size_t req[BATCH], use[BATCH];
+  static live_t l;
   int bad = 0;
   size_t s = lo;
   while (s <= hi) {
-    int n = 0;
-    for (; s <= hi && n < BATCH; s += step) {
-      void *p = a->malloc(s);
-      size_t u = check_block(a, &bad, "malloc", p, s, 16, size_byte(s));
-      if (u == 0) {
-        a->free(p);
-        continue;
-      }
-      blk[n] = p;
-      req[n] = s;
-      use[n] = u;
-      n++;
-    }
-    for (int i = 0; i < n; i++) {
-      verify_block(a, &bad, blk[i], req[i], use[i], size_byte(req[i]));
-      a->free(blk[i]);
-    }
+    for (; s <= hi && l.n < LIVE_MAX; s += step)
+      live_add(a, &bad, &l, "malloc", a->malloc(s), s, 16, size_byte(s));
+    live_free(a, &bad, &l);
   }
   return bad;
 }
@@ -316,9 +337,12 @@ static int check_realloc_edges(const api_t *a)
   if (!p)
     FAIL(&bad, "%srealloc(NULL, 0) returned NULL", a->prefix);
   a->free(p);
-  /* realloc(p, 0) frees p and returns NULL, in every tier. */
+  /* realloc(p, 0) frees p and returns NULL, in every tier: the bytes the
+   * program holds (statistics) are back where they were. */
   static const size_t tiers[] = {1, 700, 5000, 100000, 5 * MIB};
   for (size_t i = 0; i < sizeof tiers / sizeof tiers[0]; i++) {
+    hak_stats_t st0, st1, st2;
+    hak_stats_get(&st0);
     p = a->malloc(tiers[i]);
     if (!p) {
       FAIL(&bad, "%smalloc(%zu) returned NULL", a->prefix, tiers[i]);
@@ -329,12 +353,19 @@ static int check_realloc_edges(const api_t *a)
       FAIL(&bad, "%srealloc(%p of %zu, 0) = %p, expected NULL", a->prefix, (void *)p, tiers[i], q);
       a->free(q);
     }
+    hak_stats_get(&st1);
+    if (st1.live_bytes != st0.live_bytes)
+      FAIL(&bad, "%srealloc(p of %zu, 0) did not free p (live bytes %llu, were %llu)", a->prefix,
+           tiers[i], (unsigned long long)st1.live_bytes, (unsigned long long)st0.live_bytes);
     p = a->malloc(tiers[i]);
     q = a->reallocarray(p, 0, 8);
     if (q) {
       FAIL(&bad, "%sreallocarray(%p, 0, 8) = %p, expected NULL", a->prefix, (void *)p, q);
       a->free(q);
     }
+    hak_stats_get(&st2);
+    if (st2.live_bytes != st0.live_bytes)
+      FAIL(&bad, "%sreallocarray(p of %zu, 0, 8) did not free p", a->prefix, tiers[i]);
   }
   /* A failed realloc leaves the block as it was. */
   static const size_t huge[] = {SIZE_MAX, SIZE_MAX - 4096, (size_t)PTRDIFF_MAX + 1};
@@ -524,9 +555,7 @@ static int check_alignment(const api_t *a)
       sizes[ns++] = al - 1;
     if (al <= 2 * MIB)
       sizes[ns++] = 3 * al + 5;
-    void *blk[18];
-    size_t req[18], use[18];
-    int n = 0;
+    static live_t l;
     for (int fn = 0; fn < 3; fn++) {
       for (int si = 0; si < ns; si++) {
         size_t s = sizes[si];
@@ -548,24 +577,10 @@ static int check_alignment(const api_t *a)
           call = "memalign";
           p = a->memalign(al, s);
         }
-        unsigned char c = (unsigned char)(n * 13 + 1);
-        size_t u = check_block(a, &bad, call, p, s, al, c);
-        if (!u) {
-          if (p && !aligned_to(p, al < 16 ? 16 : al))
-            diag("  (alignment %zu)", al);
-          a->free(p);
-          continue;
-        }
-        blk[n] = p;
-        req[n] = s;
-        use[n] = u;
-        n++;
+        live_add(a, &bad, &l, call, p, s, al, (unsigned char)(l.n * 13 + 1));
       }
     }
-    for (int i = 0; i < n; i++) {
-      verify_block(a, &bad, blk[i], req[i], use[i], (unsigned char)(i * 13 + 1));
-      a->free(blk[i]);
-    }
+    live_free(a, &bad, &l);
   }
   /* glibc's posix_memalign rules: a power of two multiple of sizeof(void *). */
   static const size_t inval[] = {0, 1, 2, 4, 24, 40, 48, 96, 4104, 3 * MIB};
@@ -772,14 +787,15 @@ static const char *object_of(void *addr)
 
 static void check_resolution(void)
 {
-  /* malloc and hak_malloc must come from the same object, and it must not
-   * be the C library: the program really runs on HAKMEM. */
-  void *(*m)(size_t) = malloc;
-  void *(*h)(size_t) = hak_malloc;
-  int (*libc_fn)(const char *, ...) = printf;
-  const char *om = object_of((void *)m), *oh = object_of((void *)h);
-  const char *olibc = object_of((void *)libc_fn);
-  if (!ok(strcmp(om, oh) == 0 && strcmp(om, olibc) != 0,
+  /* The definitions the dynamic linker binds, not the program's own PLT
+   * entries: malloc must be in the object of hak_malloc (libhakmem, or
+   * this program when HAKMEM is linked in statically, where hak_malloc is
+   * not exported), which is not the C library's. */
+  void *h = dlsym(RTLD_DEFAULT, "hak_malloc");
+  const char *om = object_of(dlsym(RTLD_DEFAULT, "malloc"));
+  const char *oh = object_of(h ? h : (void *)hak_malloc);
+  const char *olibc = object_of(dlsym(RTLD_DEFAULT, "printf"));
+  if (!ok(strcmp(om, oh) == 0 && strcmp(om, "?") != 0 && strcmp(om, olibc) != 0,
           "malloc resolves to HAKMEM's object, not the C library"))
     diag("malloc in %s, hak_malloc in %s, printf in %s", om, oh, olibc);
   /* The C library's own calls to malloc (here inside strdup) must reach
