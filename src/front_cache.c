@@ -137,8 +137,11 @@ static void list_unlink(struct hak_heap *h, struct hak_slab *s)
 /* Brings parked slabs that received remote frees back to the partial list. */
 static void unpark_hinted(struct hak_heap *h, unsigned cls)
 {
-  /* One exchange: a hint set while the list is scanned stays set. */
-  if (!atomic_exchange_explicit(&h->remote_hint[cls], 0, memory_order_acq_rel))
+  /* A plain load first keeps the common case from writing a line other
+   * threads write; one exchange then takes the hint, so a hint set while
+   * the list is scanned stays set. */
+  if (!atomic_load_explicit(&h->remote_hint[cls], memory_order_relaxed) ||
+      !atomic_exchange_explicit(&h->remote_hint[cls], 0, memory_order_acq_rel))
     return;
   for (struct hak_slab *s = h->full[cls], *next; s; s = next) {
     next = atomic_load_explicit(&s->next, memory_order_relaxed);

@@ -85,7 +85,7 @@ unsigned hak_slab_carve(struct hak_slab *s, void **head, unsigned want)
     b[0] = h;
     h = b;
   }
-  /* Atomic store: hak_slab_block_valid() reads bump from other threads. */
+  /* Atomic store: block_start() reads bump from other threads. */
   __atomic_store_n(&s->bump, (uint16_t)(s->bump + n), __ATOMIC_RELAXED);
   s->used = (uint16_t)(s->used + n);
   *head = h;
@@ -186,15 +186,22 @@ void hak_slab_abandon(struct hak_slab *s)
   hak_pool_publish(s);
 }
 
-/* p is the start of a carved block of s. */
-bool hak_slab_block_valid(const struct hak_slab *s, const void *p)
+/* p is where a block of s starts, among those carved so far. */
+static bool block_start(const struct hak_slab *s, const void *p)
 {
   const char *base = hak_slab_base(s);
   uintptr_t off = (uintptr_t)p - (uintptr_t)base;
-  if ((const char *)p < base || atomic_load_explicit(&s->state, memory_order_relaxed) != HAK_SLAB_ACTIVE)
-    return false;
   unsigned size = hak_class_size[s->cls];
-  return off % size == 0 && off / size < __atomic_load_n(&s->bump, __ATOMIC_RELAXED);
+  /* Atomic load: bump is the owner's, read here from any thread. */
+  return (const char *)p >= base && off % size == 0 &&
+         off / size < __atomic_load_n(&s->bump, __ATOMIC_RELAXED);
+}
+
+/* p is the start of a carved block of an ACTIVE slab s. */
+bool hak_slab_block_valid(const struct hak_slab *s, const void *p)
+{
+  return atomic_load_explicit(&s->state, memory_order_relaxed) == HAK_SLAB_ACTIVE &&
+         block_start(s, p);
 }
 
 /* Why p cannot be given back as a block of s, or NULL when it can: the
@@ -202,10 +209,7 @@ bool hak_slab_block_valid(const struct hak_slab *s, const void *p)
  * double free by what it happens to point at. */
 const char *hak_slab_check_free(const struct hak_slab *s, const void *p)
 {
-  const char *base = hak_slab_base(s);
-  uintptr_t off = (uintptr_t)p - (uintptr_t)base;
-  unsigned size = hak_class_size[s->cls];
-  if ((const char *)p < base || off % size != 0 || off / size >= __atomic_load_n(&s->bump, __ATOMIC_RELAXED))
+  if (!block_start(s, p))
     return "invalid pointer (not the start of a HAKMEM block)";
   if (((const uintptr_t *)p)[1] == hak_free_key)
     return "double free";
