@@ -43,23 +43,36 @@ extern void *__libc_realloc(void *, size_t);
 #define FAST_PATH_CHECKS 0
 #endif
 
-static inline __attribute__((always_inline)) void *cache_pop(struct hak_tbin *b, unsigned cls)
+/* The head of cache b, popped, or NULL when b is empty. */
+static inline __attribute__((always_inline)) void *cache_pop(struct hak_tbin *b)
 {
   void **p = b->head;
-  if (HAK_LIKELY(p != NULL)) {
-    b->head = p[0];
-    p[1] = NULL;
-    b->room++;
-    return p;
-  }
-  return hak_cache_alloc_slow(cls);
+  if (HAK_UNLIKELY(p == NULL))
+    return NULL;
+  b->head = p[0];
+  p[1] = NULL;
+  b->room++;
+  return p;
+}
+
+static inline void *alloc_mid(unsigned cls)
+{
+  void *p = cache_pop(&hak_theap->mid[cls - HAK_TINY_CLASSES]);
+  return HAK_LIKELY(p != NULL) ? p : hak_cache_alloc_slow(cls);
 }
 
 static inline void *alloc_class(unsigned cls)
 {
-  if (cls < HAK_TINY_CLASSES)
-    return cache_pop(&hak_tbins[cls], cls);
-  return cache_pop(&hak_theap->mid[cls - HAK_TINY_CLASSES], cls);
+  if (cls >= HAK_TINY_CLASSES)
+    return alloc_mid(cls);
+  void *p = cache_pop(&hak_tbins[cls]);
+  return HAK_LIKELY(p != NULL) ? p : hak_cache_alloc_slow(cls);
+}
+
+/* Out of line, so that the tiny fast path keeps nothing but size for it. */
+static __attribute__((noinline)) void *alloc_tiny_slow(size_t size)
+{
+  return hak_cache_alloc_slow(hak_size_class(size));
 }
 
 static void *alloc_big(size_t size, size_t align, bool zero)
@@ -75,13 +88,13 @@ static void *alloc_big(size_t size, size_t align, bool zero)
 static inline void *alloc(size_t size)
 {
   if (HAK_LIKELY(size <= HAK_TINY_MAX)) {
-    /* The table gives the cache's offset, so the fast path does no
-     * multiplication; the slow path turns it back into the class. */
-    unsigned off = hak_tiny_bin_offset[(size + 15) >> 4];
-    return cache_pop((struct hak_tbin *)((char *)hak_tbins + off), off / sizeof(struct hak_tbin));
+    /* The table gives the cache's offset by size: no arithmetic but one
+     * addition. */
+    void *p = cache_pop((struct hak_tbin *)((char *)hak_tbins + hak_tiny_bin_offset[size]));
+    return HAK_LIKELY(p != NULL) ? p : alloc_tiny_slow(size);
   }
   if (size <= HAK_MID_MAX)
-    return alloc_class(hak_size_class(size));
+    return alloc_mid(hak_mid_size_class(size));
   return alloc_big(size, 0, false);
 }
 
@@ -129,13 +142,18 @@ static __attribute__((noinline)) void dealloc_other(void *p, unsigned reg, const
 }
 
 /* The slab shift is a constant for the common SuperSlab kind (64 KiB
- * slabs), which saves the variable shift on the fast path. */
+ * slabs), which saves the variable shift on the fast path.  The SuperSlab
+ * is the registry's unit number shifted back; the empty asm keeps gcc from
+ * turning that shift into a mask of p, one instruction more. */
 static inline void dealloc(void *p, const char *call)
 {
-  unsigned reg = hak_reg_lookup(p);
-  if (HAK_LIKELY(reg == HAK_REG_SS_SMALL))
-    dealloc_slab(p, hak_slab_of(p, HAK_REG_SS_SMALL), call);
-  else
+  uintptr_t a = (uintptr_t)p, unit = a >> HAK_SS_SHIFT;
+  unsigned reg = HAK_UNLIKELY(unit >= HAK_REG_UNITS) ? HAK_REG_NONE : hak_reg_unit(unit);
+  if (HAK_LIKELY(reg == HAK_REG_SS_SMALL)) {
+    __asm__("" : "+r"(unit));
+    struct hak_slab *ss = (struct hak_slab *)(unit << HAK_SS_SHIFT);
+    dealloc_slab(p, ss + ((a & HAK_SS_MASK) >> HAK_REG_SS_SMALL), call);
+  } else
     dealloc_other(p, reg, call);
 }
 

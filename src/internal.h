@@ -60,12 +60,16 @@ enum {
 };
 extern HAK_INTERNAL uint8_t hak_registry[HAK_REG_UNITS];
 
+static inline unsigned hak_reg_unit(uintptr_t unit) /* unit < HAK_REG_UNITS */
+{
+  return __atomic_load_n(&hak_registry[unit], __ATOMIC_RELAXED);
+}
 static inline unsigned hak_reg_lookup(const void *p)
 {
   uintptr_t unit = (uintptr_t)p >> HAK_SS_SHIFT;
   if (HAK_UNLIKELY(unit >= HAK_REG_UNITS))
     return HAK_REG_NONE;
-  return __atomic_load_n(&hak_registry[unit], __ATOMIC_RELAXED);
+  return hak_reg_unit(unit);
 }
 void hak_reg_set(uintptr_t start, size_t len, uint8_t head, uint8_t rest);
 /* "tiny", "mid", "large", "huge" or NULL: the tier of the HAKMEM memory that
@@ -82,8 +86,9 @@ const char *hak_addr_tier(const void *p);
 #define HAK_SMALL_SLAB_MAX 8192 /* classes up to this size live in 64 KiB slabs */
 
 extern const uint8_t hak_tiny_class[HAK_TINY_MAX / 16 + 1]; /* by (size + 15) / 16 */
-/* The same, as the byte offset of the class's cache in hak_tbins. */
-extern const uint16_t hak_tiny_bin_offset[HAK_TINY_MAX / 16 + 1];
+/* The byte offset of the cache of each tiny size's class in hak_tbins, by
+ * size. */
+extern const uint16_t hak_tiny_bin_offset[HAK_TINY_MAX + 1];
 extern const uint8_t hak_mid_class[(HAK_MID_MAX - HAK_TINY_MAX) / 128]; /* by (size - 1) / 128 - 8 */
 extern const uint32_t hak_class_size[HAK_CLASSES];
 
@@ -93,11 +98,15 @@ static inline unsigned hak_class_shift(unsigned cls)
   return hak_class_size[cls] <= HAK_SMALL_SLAB_MAX ? HAK_REG_SS_SMALL : HAK_REG_SS_MID;
 }
 
+static inline unsigned hak_mid_size_class(size_t size) /* HAK_TINY_MAX < size <= HAK_MID_MAX */
+{
+  return hak_mid_class[((size - 1) >> 7) - HAK_TINY_MAX / 128];
+}
 static inline unsigned hak_size_class(size_t size) /* size <= HAK_MID_MAX */
 {
   if (size <= HAK_TINY_MAX)
     return hak_tiny_class[(size + 15) >> 4];
-  return hak_mid_class[((size - 1) >> 7) - HAK_TINY_MAX / 128];
+  return hak_mid_size_class(size);
 }
 /* The smallest class >= size whose block size is a multiple of align
  * (align a power of two <= 4096), or HAK_CLASSES if none. */

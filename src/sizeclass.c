@@ -19,9 +19,9 @@ const uint32_t hak_class_size[HAK_CLASSES] = {
 };
 _Static_assert(HAK_TINY_CLASSES == 32 && HAK_CLASSES == 72, "class layout");
 
-/* The class of every tiny size, by (size + 15) / 16. */
+/* The class of every tiny size, by (size + 15) / 16, from 1. */
 #define TINY_CLASSES(X)                                                                      \
-  X(0) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14)     \
+  X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14)     \
   X(15) /* to 256 */                                                                       \
   X(16) X(16) X(17) X(17) X(18) X(18) X(19) X(19) X(20) X(20) X(21) X(21) X(22) X(22)      \
   X(23) X(23) /* to 512: 32-byte steps */                                                  \
@@ -29,10 +29,13 @@ _Static_assert(HAK_TINY_CLASSES == 32 && HAK_CLASSES == 72, "class layout");
   X(27) X(27) X(28) X(28) X(28) X(28) X(29) X(29) X(29) X(29) X(30) X(30) X(30) X(30)      \
   X(31) X(31) X(31) X(31) /* to 1024: 64-byte steps */
 #define AS_CLASS(c) c,
-#define AS_BIN_OFFSET(c) (c) * sizeof(struct hak_tbin),
+#define OFF(c) (c) * sizeof(struct hak_tbin)
+#define AS_BIN_OFFSET16(c) OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), \
+                           OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c),
 
-const uint8_t hak_tiny_class[HAK_TINY_MAX / 16 + 1] = {TINY_CLASSES(AS_CLASS)};
-const uint16_t hak_tiny_bin_offset[HAK_TINY_MAX / 16 + 1] = {TINY_CLASSES(AS_BIN_OFFSET)};
+const uint8_t hak_tiny_class[HAK_TINY_MAX / 16 + 1] = {0, TINY_CLASSES(AS_CLASS)};
+/* By size itself: the malloc fast path then does no arithmetic on it. */
+const uint16_t hak_tiny_bin_offset[HAK_TINY_MAX + 1] = {0, TINY_CLASSES(AS_BIN_OFFSET16)};
 
 /* The class of every mid size, by (size - 1) / 128 - 8: every mid class
  * boundary is a multiple of 128.  (tests/unit/unit_sizeclass checks each

@@ -76,6 +76,19 @@ static void check_sizes(void)
   is_int(hak_size_class(HAK_TINY_MAX + 1), HAK_TINY_CLASSES, "1025 is the first mid size");
 }
 
+/* The malloc fast path finds a tiny size's cache by hak_tiny_bin_offset. */
+static void check_bin_offsets(void)
+{
+  unsigned wrong = 0;
+  size_t first = 0;
+  for (size_t size = 0; size <= HAK_TINY_MAX; size++)
+    if (hak_tiny_bin_offset[size] != ref_class(size ? size : 1) * sizeof(struct hak_tbin) &&
+        wrong++ == 0)
+      first = size;
+  if (!is_int(wrong, 0, "every tiny size's cache offset is its class's"))
+    diag("first wrong size %zu: offset %u", first, (unsigned)hak_tiny_bin_offset[first]);
+}
+
 static void check_aligned(void)
 {
   for (size_t align = 32; align <= 4096; align *= 2) {
@@ -104,9 +117,10 @@ static void check_aligned(void)
 int main(void)
 {
   unit_watchdog(60);
-  plan(6 + 7 + 8 + 4);
+  plan(6 + 7 + 1 + 8 + 4);
   check_table();
   check_sizes();
+  check_bin_offsets();
   check_aligned();
   return done_testing();
 }
