@@ -209,11 +209,18 @@ static inline size_t hak_slab_bytes(const struct hak_slab *s)
   return ((size_t)1 << s->kind) - (s->index == 0 ? HAK_SS_HEADER : 0);
 }
 
+/* Blocks on the local free list (owner only): every carved block is
+ * either there or counted in used. */
+static inline unsigned hak_slab_free_count(const struct hak_slab *s)
+{
+  return (unsigned)(s->bump - s->used);
+}
+
 /* slab.c */
 void hak_slab_init(struct hak_slab *s, unsigned cls);
 unsigned hak_slab_take(struct hak_slab *s, void **head, unsigned want);
 unsigned hak_slab_carve(struct hak_slab *s, void **head, unsigned want);
-unsigned hak_slab_take_all(struct hak_slab *s, void **head, unsigned n);
+unsigned hak_slab_take_all(struct hak_slab *s, void **head);
 unsigned hak_slab_drain(struct hak_slab *s);
 void hak_slab_put(struct hak_slab *s, void *p);
 void hak_slab_remote_free(struct hak_slab *s, void *p);

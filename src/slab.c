@@ -27,6 +27,16 @@
  */
 #include "internal.h"
 
+#ifdef HAKMEM_DEBUG
+static unsigned list_length(void *const *b)
+{
+  unsigned n = 0;
+  for (; b; b = b[0])
+    n++;
+  return n;
+}
+#endif
+
 void hak_slab_init(struct hak_slab *s, unsigned cls)
 {
   s->cls = (uint8_t)cls;
@@ -40,27 +50,29 @@ void hak_slab_init(struct hak_slab *s, unsigned cls)
 }
 
 /* Prepends up to want blocks of the local free list to *head; returns
- * how many. */
+ * how many.  The first want blocks are cut off the list as they are: the
+ * walk only reads them. */
 unsigned hak_slab_take(struct hak_slab *s, void **head, unsigned want)
 {
-  unsigned got = 0;
-  void *h = *head;
-  while (got < want && s->free) {
-    void **b = s->free;
-    s->free = b[0];
-    b[0] = h;
-    h = b;
-    got++;
-  }
+  void **first = s->free, **last = first;
+  if (!first || !want)
+    return 0;
+  unsigned got = 1;
+  for (; got < want && last[0]; got++)
+    last = last[0];
+  s->free = last[0];
+  last[0] = *head;
+  *head = first;
   s->used = (uint16_t)(s->used + got);
-  *head = h;
   return got;
 }
 
-/* Makes the local free list, of n blocks, the list at *head (empty), in
- * one step. */
-unsigned hak_slab_take_all(struct hak_slab *s, void **head, unsigned n)
+/* Makes the whole local free list the list at *head (empty) without
+ * walking it; returns its length. */
+unsigned hak_slab_take_all(struct hak_slab *s, void **head)
 {
+  unsigned n = hak_slab_free_count(s);
+  HAK_ASSERT(!*head && list_length(s->free) == n);
   *head = s->free;
   s->free = NULL;
   s->used = (uint16_t)(s->used + n);

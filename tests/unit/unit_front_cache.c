@@ -10,6 +10,9 @@
  *   HAK_TCACHE_BYTES of blocks), so rarely used classes hold little memory.
  * - Never-used blocks are carved from a slab HAK_CARVE_BYTES at a time,
  *   however large the refill.
+ * - A refill takes a slab's freed blocks in the order of its free list
+ *   (the most recently freed first), and a whole free list that fits
+ *   without walking it.
  * - With HAKMEM_TCACHE_MAX=0 (read when a thread sets its heap up) nothing
  *   is cached: every malloc and free goes through the checked slow path,
  *   which catches an interior pointer (in a child process: it aborts).
@@ -357,11 +360,90 @@ static void carving(void)
      CARVE_N, CARVE_SIZE, most - 1, c.worst, (unsigned)c.cap);
 }
 
+/* ---- taking a slab's free list ---- */
+
+#define TAKE_N 40
+#define TAKE_K 10
+#define TAKE_MAX 1024 /* blocks of 64 B in a 64 KiB slab */
+
+struct take {
+  int same_slab, take_ok, order_ok, linked_ok, rest_ok, count_ok, all_ok;
+};
+
+/* Records up to n blocks of the list at b; returns how many. */
+static unsigned walk(void **b, void **out, unsigned n)
+{
+  unsigned i = 0;
+  for (; b && i < n; b = b[0])
+    out[i++] = b;
+  return i;
+}
+
+static void *take_thread(void *arg)
+{
+  struct take *t = arg;
+  static void *held[TAKE_N], *list[TAKE_MAX + 1], *got[TAKE_MAX + 1];
+  for (unsigned i = 0; i < TAKE_N; i++)
+    held[i] = hak_malloc(64);
+  struct hak_slab *s = slab_of(held[0]);
+  t->same_slab = 1;
+  for (unsigned i = 1; i < TAKE_N; i++)
+    t->same_slab &= slab_of(held[i]) == s;
+  void **tail = held[TAKE_N - 1]; /* kept out: the list a take prepends to */
+  for (unsigned i = 0; i < TAKE_N - 1; i++)
+    hak_free(held[i]);
+  hak_cache_flush_all(hak_theap);
+  if (!t->same_slab)
+    return NULL;
+
+  /* The first TAKE_K blocks, cut off in list order, before tail. */
+  unsigned n = walk(s->free, list, TAKE_MAX + 1), used = s->used;
+  void **head = (void **)tail;
+  tail[0] = NULL;
+  t->take_ok = hak_slab_take(s, (void **)&head, TAKE_K) == TAKE_K && s->used == used + TAKE_K;
+  unsigned m = walk(head, got, TAKE_MAX + 1);
+  t->order_ok = n > TAKE_K && m == TAKE_K + 1 && memcmp(got, list, TAKE_K * sizeof *got) == 0;
+  t->linked_ok = got[TAKE_K] == (void *)tail;
+  t->rest_ok = s->free == list[TAKE_K];
+
+  /* The rest, whole: its length is known without a walk. */
+  unsigned rest = walk(s->free, list, TAKE_MAX + 1);
+  t->count_ok = hak_slab_free_count(s) == rest;
+  void **all = NULL;
+  t->all_ok = hak_slab_take_all(s, (void **)&all) == rest && s->free == NULL &&
+              all == list[0] && walk(all, got, TAKE_MAX + 1) == rest;
+  /* Back as the program would give them: without the free mark. */
+  for (unsigned i = 0; i < rest; i++) {
+    ((void **)got[i])[1] = NULL;
+    hak_free(got[i]);
+  }
+  for (void **b = head, **next; b; b = next) {
+    next = b[0];
+    b[1] = NULL;
+    hak_free(b);
+  }
+  return NULL;
+}
+
+static void take(void)
+{
+  struct take t = {0};
+  run_thread(take_thread, &t);
+  if (!t.same_slab)
+    bail_out("%u blocks of 64 B did not come from one slab", TAKE_N);
+  ok(t.take_ok, "a take of %u blocks takes %u and counts them in used", TAKE_K, TAKE_K);
+  ok(t.order_ok, "they are the first %u of the slab's free list, in its order", TAKE_K);
+  ok(t.linked_ok, "and lead to the list they were prepended to");
+  ok(t.rest_ok, "the slab keeps the rest of its free list");
+  ok(t.count_ok, "hak_slab_free_count() is the free list's length");
+  ok(t.all_ok, "hak_slab_take_all() takes the whole free list, in its order");
+}
+
 int main(void)
 {
   unit_watchdog(60);
   hak_init();
-  plan(4 + 3 + 2 + 3 * 3 + 1 + 6 + 1);
+  plan(4 + 3 + 2 + 3 * 3 + 1 + 6 + 6 + 1);
   first_use();
   lifo();
   overflow();
@@ -369,6 +451,7 @@ int main(void)
   check_growth(1024, hak_opt[HAK_OPT_TCACHE_MAX]);
   check_growth(16, 100);
   carving();
+  take();
   no_cache();
   thread_exit();
   return done_testing();
