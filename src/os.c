@@ -21,6 +21,10 @@ size_t hak_os_page_size(void)
   return page;
 }
 
+/* Mappings are named for /proc/PID/maps while the kernel accepts it (a
+ * kernel built without CONFIG_ANON_VMA_NAME answers EINVAL every time). */
+static _Atomic bool naming = true;
+
 /* Maps size bytes (a multiple of the page size) aligned to align (a power
  * of two); NULL with errno ENOMEM when the OS refuses. */
 void *hak_os_map(size_t size, size_t align, const char *name)
@@ -48,8 +52,10 @@ void *hak_os_map(size_t size, size_t align, const char *name)
       munmap((char *)a + size, trail);
     p = (char *)a;
   }
-  if (name)
-    prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, size, (unsigned long)name);
+  if (name && atomic_load_explicit(&naming, memory_order_relaxed) &&
+      prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, size, (unsigned long)name) != 0 &&
+      errno == EINVAL)
+    atomic_store_explicit(&naming, false, memory_order_relaxed);
   errno = saved;
   hak_stats_add_mapped((int64_t)size);
   return p;
