@@ -1,8 +1,9 @@
 /* api.c - the entry points: the malloc family and the hak_* API.
  *
  * The fast paths are here, small enough to read at once:
- * - malloc of a tiny size: size -> class by a table, pop the thread
- *   cache's list (TLS).  Mid sizes pop the heap's cache the same way.
+ * - malloc of a tiny size: size -> offset of its class's cache by a
+ *   table, pop the thread cache's list (TLS).  Mid sizes pop the heap's
+ *   cache the same way.
  * - free: the registry byte of the address's 2 MiB unit says whether it
  *   is a SuperSlab and its slab shift; the slab descriptor says whether
  *   this thread owns it and which cache to push onto.  Anything else (a

@@ -201,6 +201,7 @@ static unsigned refill(struct hak_heap *h, unsigned cls, void **head, unsigned w
       break; /* s has only never-used blocks left */
     }
   }
+  HAK_ASSERT(got <= want);
   return got;
 }
 

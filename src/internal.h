@@ -150,8 +150,9 @@ static inline unsigned hak_remote_count(uintptr_t r)
  * - bin: written only by the owner; the owner's cache for this class.  The
  *   free fast path reads owner and bin only.
  * - free, used, bump: owner only.  used counts blocks outside the
- *   slab (in a thread cache or held by the program), so used == 0 with no
- *   remote blocks means the slab is EMPTY.
+ *   slab (in a thread cache, held by the program, or on the remote list
+ *   until drained), so used == 0 with no remote blocks means the slab is
+ *   EMPTY, and bump - used is the length of the free list.
  * - remote: any thread (atomic).  Blocks freed by other threads.
  * - link: the Shared Pool stacks (EMPTY, ownerless) or the owner's lists,
  *   never both at once. */
@@ -210,7 +211,7 @@ static inline size_t hak_slab_bytes(const struct hak_slab *s)
 }
 
 /* Blocks on the local free list (owner only): every carved block is
- * either there or counted in used. */
+ * either there or counted in used (remotely freed ones until drained). */
 static inline unsigned hak_slab_free_count(const struct hak_slab *s)
 {
   return (unsigned)(s->bump - s->used);

@@ -21,8 +21,10 @@ size_t hak_os_page_size(void)
   return page;
 }
 
-/* Mappings are named for /proc/PID/maps while the kernel accepts it (a
- * kernel built without CONFIG_ANON_VMA_NAME answers EINVAL every time). */
+/* Mappings are named for /proc/PID/maps while the kernel accepts it: a
+ * kernel before 5.17 or built without CONFIG_ANON_VMA_NAME answers EINVAL
+ * every time.  (EINVAL also means a bad name: HAKMEM's names are constant
+ * and valid.) */
 static _Atomic bool naming = true;
 
 /* Maps size bytes (a multiple of the page size) aligned to align (a power

@@ -28,6 +28,8 @@ _Static_assert(HAK_TINY_CLASSES == 32 && HAK_CLASSES == 72, "class layout");
   X(24) X(24) X(24) X(24) X(25) X(25) X(25) X(25) X(26) X(26) X(26) X(26) X(27) X(27)      \
   X(27) X(27) X(28) X(28) X(28) X(28) X(29) X(29) X(29) X(29) X(30) X(30) X(30) X(30)      \
   X(31) X(31) X(31) X(31) /* to 1024: 64-byte steps */
+#define ONE(c) +1
+_Static_assert(0 TINY_CLASSES(ONE) == HAK_TINY_MAX / 16, "one class for every 16 bytes");
 #define AS_CLASS(c) c,
 #define OFF(c) (c) * sizeof(struct hak_tbin)
 #define AS_BIN_OFFSET16(c) OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), \

@@ -367,7 +367,7 @@ static void carving(void)
 #define TAKE_MAX 1024 /* blocks of 64 B in a 64 KiB slab */
 
 struct take {
-  int same_slab, take_ok, order_ok, linked_ok, rest_ok, count_ok, all_ok;
+  int same_slab, take_ok, order_ok, linked_ok, rest_ok, count_ok, all_ok, none_ok, short_ok;
 };
 
 /* Records up to n blocks of the list at b; returns how many. */
@@ -406,9 +406,25 @@ static void *take_thread(void *arg)
   t->linked_ok = got[TAKE_K] == (void *)tail;
   t->rest_ok = s->free == list[TAKE_K];
 
-  /* The rest, whole: its length is known without a walk. */
+  /* Nothing, then more than the list holds: the whole list. */
+  void **none = NULL;
+  t->none_ok = hak_slab_take(s, (void **)&none, 0) == 0 && !none && s->free == list[TAKE_K];
   unsigned rest = walk(s->free, list, TAKE_MAX + 1);
-  t->count_ok = hak_slab_free_count(s) == rest;
+  void **two = NULL;
+  if (rest > 2) {
+    t->short_ok = hak_slab_take(s, (void **)&two, 2) == 2;
+    unsigned shorter = rest - 2;
+    void **more = NULL;
+    t->short_ok &= hak_slab_take(s, (void **)&more, shorter + 5) == shorter && s->free == NULL &&
+                   more == list[2] && walk(more, got, TAKE_MAX + 1) == shorter;
+    /* Back on the slab in their order, for the take_all below. */
+    ((void **)two[0])[0] = more;
+    s->free = two;
+    s->used = (uint16_t)(s->used - rest);
+  }
+
+  /* The rest, whole: its length is known without a walk. */
+  t->count_ok = hak_slab_free_count(s) == rest && walk(s->free, got, TAKE_MAX + 1) == rest;
   void **all = NULL;
   t->all_ok = hak_slab_take_all(s, (void **)&all) == rest && s->free == NULL &&
               all == list[0] && walk(all, got, TAKE_MAX + 1) == rest;
@@ -435,6 +451,8 @@ static void take(void)
   ok(t.order_ok, "they are the first %u of the slab's free list, in its order", TAKE_K);
   ok(t.linked_ok, "and lead to the list they were prepended to");
   ok(t.rest_ok, "the slab keeps the rest of its free list");
+  ok(t.none_ok, "a take of no block takes none");
+  ok(t.short_ok, "a take of more blocks than the free list holds takes the list");
   ok(t.count_ok, "hak_slab_free_count() is the free list's length");
   ok(t.all_ok, "hak_slab_take_all() takes the whole free list, in its order");
 }
@@ -443,7 +461,7 @@ int main(void)
 {
   unit_watchdog(60);
   hak_init();
-  plan(4 + 3 + 2 + 3 * 3 + 1 + 6 + 6 + 1);
+  plan(4 + 3 + 2 + 3 * 3 + 1 + 8 + 6 + 1);
   first_use();
   lifo();
   overflow();

@@ -111,6 +111,10 @@ static void remote_list_drained(void)
          K, ngot);
   ok(st2.classes[cls].drains > st1.classes[cls].drains, "statistics: drains counts the drain (%llu -> %llu)",
      (unsigned long long)st1.classes[cls].drains, (unsigned long long)st2.classes[cls].drains);
+  unsigned on_list = 0;
+  for (void **b = s->free; b && on_list <= MAXB; b = b[0])
+    on_list++;
+  is_int(hak_slab_free_count(s), on_list, "after the drain the slab's counts give its free list's length");
 
   for (unsigned i = K; i < N; i++)
     hak_free(held[i]);
@@ -319,7 +323,7 @@ int main(void)
   unit_watchdog(60);
   hak_init();
   hak_opt[HAK_OPT_PURGE_DELAY_MS] = HOUR_MS;
-  plan(8 + 2 + 3 + 5 + 4 + 4);
+  plan(9 + 2 + 3 + 5 + 4 + 4);
   remote_list_drained();
   reuse_before_carving();
   parked_slab_unparked();
