@@ -187,10 +187,7 @@ static unsigned refill(struct hak_heap *h, unsigned cls, void **head, unsigned w
     if (!s->free && atomic_load_explicit(&s->remote, memory_order_relaxed) > HAK_REMOTE_FULL &&
         hak_slab_drain(s))
       h->cls[cls].drains++;
-    /* A free list that fits is taken whole, without walking it: its blocks
-     * are often cold, and malloc touches each once anyway. */
-    unsigned n = !*head && hak_slab_free_count(s) <= want ? hak_slab_take_all(s, head)
-                                                          : hak_slab_take(s, head, want - got);
+    unsigned n = hak_slab_take(s, head, want - got);
     if (n == 0 && got == 0 && s->bump < s->cap)
       n = hak_slab_carve(s, head, want);
     got += n;

@@ -85,9 +85,9 @@ const char *hak_addr_tier(const void *p);
 #define HAK_CLASSES 72
 #define HAK_SMALL_SLAB_MAX 8192 /* classes up to this size live in 64 KiB slabs */
 
-extern const uint8_t hak_tiny_class[HAK_TINY_MAX / 16 + 1]; /* by (size + 15) / 16 */
 /* The byte offset of the cache of each tiny size's class in hak_tbins, by
- * size. */
+ * size (the class times HAK_TBIN_BYTES). */
+#define HAK_TBIN_BYTES 24 /* sizeof(struct hak_tbin) */
 extern const uint16_t hak_tiny_bin_offset[HAK_TINY_MAX + 1];
 extern const uint8_t hak_mid_class[(HAK_MID_MAX - HAK_TINY_MAX) / 128]; /* by (size - 1) / 128 - 8 */
 extern const uint32_t hak_class_size[HAK_CLASSES];
@@ -105,7 +105,7 @@ static inline unsigned hak_mid_size_class(size_t size) /* HAK_TINY_MAX < size <=
 static inline unsigned hak_size_class(size_t size) /* size <= HAK_MID_MAX */
 {
   if (size <= HAK_TINY_MAX)
-    return hak_tiny_class[(size + 15) >> 4];
+    return hak_tiny_bin_offset[size] / HAK_TBIN_BYTES;
   return hak_mid_size_class(size);
 }
 /* The smallest class >= size whose block size is a multiple of align
@@ -221,7 +221,6 @@ static inline unsigned hak_slab_free_count(const struct hak_slab *s)
 void hak_slab_init(struct hak_slab *s, unsigned cls);
 unsigned hak_slab_take(struct hak_slab *s, void **head, unsigned want);
 unsigned hak_slab_carve(struct hak_slab *s, void **head, unsigned want);
-unsigned hak_slab_take_all(struct hak_slab *s, void **head);
 unsigned hak_slab_drain(struct hak_slab *s);
 void hak_slab_put(struct hak_slab *s, void *p);
 void hak_slab_remote_free(struct hak_slab *s, void *p);
@@ -272,6 +271,7 @@ struct hak_tbin {
   uint32_t cap;
   uint64_t frees;
 };
+_Static_assert(sizeof(struct hak_tbin) == HAK_TBIN_BYTES, "hak_tiny_bin_offset's unit");
 
 /* Statistics a heap counts for one class (owner thread only). */
 struct hak_class_counters {

@@ -8,8 +8,9 @@
  * of misses doubles its limit, a purge pass with no hit since the last one
  * halves it and unmaps what no longer fits.  Cached mappings are purged
  * (MADV_DONTNEED, header page kept) after HAKMEM_PURGE_DELAY_MS; the whole
- * cache is bounded by HAKMEM_CACHE_MB.  Huge mappings (above 2 MiB) have a small cache of
- * their own (at most 8, with the same adaptive limit), served best-fit.
+ * cache is bounded by HAKMEM_CACHE_MB.  Huge mappings (above 2 MiB) have a
+ * small cache of their own (at most 8, with the same adaptive limit),
+ * served best-fit.
  *
  * An allocation the ACE cannot serve is counted by cause, as users of
  * HAKMEM know them: Threshold (size or alignment outside the bins),

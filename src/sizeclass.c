@@ -19,7 +19,7 @@ const uint32_t hak_class_size[HAK_CLASSES] = {
 };
 _Static_assert(HAK_TINY_CLASSES == 32 && HAK_CLASSES == 72, "class layout");
 
-/* The class of every tiny size, by (size + 15) / 16, from 1. */
+/* The class of each 16-byte step of tiny sizes: 1..16, 17..32, ... */
 #define TINY_CLASSES(X)                                                                      \
   X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14)     \
   X(15) /* to 256 */                                                                       \
@@ -30,12 +30,10 @@ _Static_assert(HAK_TINY_CLASSES == 32 && HAK_CLASSES == 72, "class layout");
   X(31) X(31) X(31) X(31) /* to 1024: 64-byte steps */
 #define ONE(c) +1
 _Static_assert(0 TINY_CLASSES(ONE) == HAK_TINY_MAX / 16, "one class for every 16 bytes");
-#define AS_CLASS(c) c,
-#define OFF(c) (c) * sizeof(struct hak_tbin)
+#define OFF(c) (c) * HAK_TBIN_BYTES
 #define AS_BIN_OFFSET16(c) OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), \
                            OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c),
 
-const uint8_t hak_tiny_class[HAK_TINY_MAX / 16 + 1] = {0, TINY_CLASSES(AS_CLASS)};
 /* By size itself: the malloc fast path then does no arithmetic on it. */
 const uint16_t hak_tiny_bin_offset[HAK_TINY_MAX + 1] = {0, TINY_CLASSES(AS_BIN_OFFSET16)};
 

@@ -50,33 +50,28 @@ void hak_slab_init(struct hak_slab *s, unsigned cls)
 }
 
 /* Prepends up to want blocks of the local free list to *head; returns
- * how many.  The first want blocks are cut off the list as they are: the
- * walk only reads them. */
+ * how many.  The blocks are cut off the list in its order (the most
+ * recently freed first) and only read; a whole list that fits, taken
+ * into an empty *head, is not walked at all (its length is known), since
+ * its blocks are often cold and malloc touches each once anyway. */
 unsigned hak_slab_take(struct hak_slab *s, void **head, unsigned want)
 {
   void **first = s->free, **last = first;
-  if (!first || !want)
-    return 0;
-  unsigned got = 1;
-  for (; got < want && last[0]; got++)
-    last = last[0];
-  s->free = last[0];
-  last[0] = *head;
+  unsigned got = hak_slab_free_count(s);
+  HAK_ASSERT(list_length(first) == got);
+  if (got > want || *head) {
+    if (!first || !want)
+      return 0;
+    for (got = 1; got < want && last[0]; got++)
+      last = last[0];
+    s->free = last[0];
+    last[0] = *head;
+  } else {
+    s->free = NULL;
+  }
   *head = first;
   s->used = (uint16_t)(s->used + got);
   return got;
-}
-
-/* Makes the whole local free list the list at *head (empty) without
- * walking it; returns its length. */
-unsigned hak_slab_take_all(struct hak_slab *s, void **head)
-{
-  unsigned n = hak_slab_free_count(s);
-  HAK_ASSERT(!*head && list_length(s->free) == n);
-  *head = s->free;
-  s->free = NULL;
-  s->used = (uint16_t)(s->used + n);
-  return n;
 }
 
 /* Prepends up to want never-used blocks to *head, HAK_CARVE_BYTES of them
