@@ -365,7 +365,8 @@ static int check_realloc_edges(const api_t *a)
     }
     hak_stats_get(&st2);
     if (st2.live_bytes != st0.live_bytes)
-      FAIL(&bad, "%sreallocarray(p of %zu, 0, 8) did not free p", a->prefix, tiers[i]);
+      FAIL(&bad, "%sreallocarray(p of %zu, 0, 8) did not free p (live bytes %llu, were %llu)",
+           a->prefix, tiers[i], (unsigned long long)st2.live_bytes, (unsigned long long)st0.live_bytes);
   }
   /* A failed realloc leaves the block as it was. */
   static const size_t huge[] = {SIZE_MAX, SIZE_MAX - 4096, (size_t)PTRDIFF_MAX + 1};

@@ -16,10 +16,12 @@
  * case without it.
  *
  * A pointer HAKMEM never allocated (a stack address, memory the program
- * mapped itself, a block from glibc's own allocator) may be reported the
- * same way, or handed to glibc: then glibc aborts with its own message, or
- * (for glibc's block) frees it, and the program goes on allocating.  A
- * crash by any other signal, or silence followed by damage, fails.
+ * mapped itself, a block from glibc's own allocator) is reported the same
+ * way when checks are full (HAKMEM_CHECK=1 or the debug build); otherwise
+ * it is handed to glibc, which aborts with its own message or (for
+ * glibc's block) takes it back, and the program goes on allocating.  Each
+ * case and mode accepts only its own outcome: a crash by another signal,
+ * a report where glibc should act, or silence fails.
  */
 #include "config.h"
 
@@ -376,7 +378,8 @@ static void check_case(const char *self, const bad_case_t *c, int check)
     ok(good, "%s (%s): SIGABRT and 'hakmem: %s(PTR): ...%s...'", c->what, mode, c->call,
        c->keyword);
   } else if (c->expect == FOREIGN) {
-    /* The case broke the block's glibc header: only a drop exits. */
+    /* glibc finds no chunk header it knows before the pointer: it must
+     * abort with its own message (HAKMEM dropping the pointer would exit). */
     good = aborted && strstr(o.err, "free(): invalid") != NULL;
     ok(good, "%s (%s): handed to glibc, which aborts", c->what, mode);
   } else {

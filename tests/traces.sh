@@ -17,14 +17,13 @@ run() { timeout 30 env "$@" "$prog" 2>"$tmp/err"; }
 
 echo "1..4"
 if grep -q '^#define HAKMEM_DEBUG 1' "$config"; then
-  run HAKMEM_ACE_TRACE=1
-  grep -q '^hakmem: ACE failure Exhaustion: 100000 bytes$' "$tmp/err"
+  run HAKMEM_ACE_TRACE=1 &&
+    grep -q '^hakmem: ACE failure Exhaustion: 100000 bytes$' "$tmp/err"
   ok $? "debug: HAKMEM_ACE_TRACE=1 traces the ACE miss with its cause"
-  run HAKMEM_SS_ACQUIRE_DEBUG=1
-  grep -q '^hakmem: acquire slab 0x[0-9a-f]* class 6 (112 B) for heap 0x[0-9a-f]*$' "$tmp/err"
+  run HAKMEM_SS_ACQUIRE_DEBUG=1 &&
+    grep -q '^hakmem: acquire slab 0x[0-9a-f]* class 6 (112 B) for heap 0x[0-9a-f]*$' "$tmp/err"
   ok $? "debug: HAKMEM_SS_ACQUIRE_DEBUG=1 traces the slab acquisition"
-  run HAKMEM_ACE_TRACE=0
-  test ! -s "$tmp/err"
+  run HAKMEM_ACE_TRACE=0 && test ! -s "$tmp/err"
   ok $? "debug: no trace unless asked for"
   nm -D --undefined-only "$so" | grep -q fprintf
   ok $? "debug: the library does use stdio for its traces"

@@ -48,6 +48,10 @@ if ! grep -q '^1\.\.' "$tmp/out"; then
     attempt setarch "$(uname -m)" -R "$prog" "$@"
   fi
   if ! grep -q '^1\.\.' "$tmp/out"; then
+    if ! grep -q 'FATAL: ThreadSanitizer' "$tmp/err"; then
+      echo "Bail out! $prog failed before its plan with address randomisation off (exit status $rc): $(head -n 1 "$tmp/err")"
+      exit 1
+    fi
     echo "1..0 # SKIP ThreadSanitizer cannot run here: $reason"
     exit 0
   fi

@@ -40,7 +40,16 @@ static inline struct hak_slab *slab_of(const void *p)
 /* The calling thread's cache of class cls (its heap must exist). */
 static inline struct hak_tbin *tbin_of(unsigned cls)
 {
-  return cls < HAK_TINY_CLASSES ? &hak_tbins[cls] : &hak_theap->mid[cls - HAK_TINY_CLASSES];
+  return hak_bin_of(hak_theap, cls);
+}
+
+/* Blocks on a list linked through word 0, counted up to max + 1. */
+static inline unsigned list_len(void *const *b, unsigned max)
+{
+  unsigned n = 0;
+  for (; b && n <= max; b = b[0])
+    n++;
+  return n;
 }
 
 /* Blocks held in a thread cache. */

@@ -410,6 +410,7 @@ static void *take_thread(void *arg)
   void **none = NULL;
   t->none_ok = hak_slab_take(s, (void **)&none, 0) == 0 && !none && s->free == list[TAKE_K];
   unsigned rest = walk(s->free, list, TAKE_MAX + 1);
+  t->count_ok = hak_slab_free_count(s) == rest;
   void **two = NULL;
   if (rest > 2) {
     t->short_ok = hak_slab_take(s, (void **)&two, 2) == 2;
@@ -417,16 +418,15 @@ static void *take_thread(void *arg)
     void **more = NULL;
     t->short_ok &= hak_slab_take(s, (void **)&more, shorter + 5) == shorter && s->free == NULL &&
                    more == list[2] && walk(more, got, TAKE_MAX + 1) == shorter;
-    /* Back on the slab in their order, for the take_all below. */
+    /* Back on the slab in their order, for the take below. */
     ((void **)two[0])[0] = more;
     s->free = two;
     s->used = (uint16_t)(s->used - rest);
   }
 
-  /* The rest, whole: its length is known without a walk. */
-  t->count_ok = hak_slab_free_count(s) == rest && walk(s->free, got, TAKE_MAX + 1) == rest;
+  /* The rest, exactly: taken whole. */
   void **all = NULL;
-  t->all_ok = hak_slab_take_all(s, (void **)&all) == rest && s->free == NULL &&
+  t->all_ok = hak_slab_take(s, (void **)&all, rest) == rest && s->free == NULL &&
               all == list[0] && walk(all, got, TAKE_MAX + 1) == rest;
   /* Back as the program would give them: without the free mark. */
   for (unsigned i = 0; i < rest; i++) {
@@ -454,7 +454,7 @@ static void take(void)
   ok(t.none_ok, "a take of no block takes none");
   ok(t.short_ok, "a take of more blocks than the free list holds takes the list");
   ok(t.count_ok, "hak_slab_free_count() is the free list's length");
-  ok(t.all_ok, "hak_slab_take_all() takes the whole free list, in its order");
+  ok(t.all_ok, "a take of exactly the free list's length takes it whole, in its order");
 }
 
 int main(void)

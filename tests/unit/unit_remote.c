@@ -51,6 +51,16 @@ static unsigned empty_cache(size_t size, unsigned cls, void **out)
   return n;
 }
 
+/* Frees what a test still holds: n blocks of held, nextra of extra, and p. */
+static void free_all(void **held, unsigned n, void **extra, unsigned nextra, void *p)
+{
+  for (unsigned i = 0; i < n; i++)
+    hak_free(held[i]);
+  for (unsigned i = 0; i < nextra; i++)
+    hak_free(extra[i]);
+  hak_free(p);
+}
+
 /* The block malloc returned plus those its refill left in the cache. */
 static unsigned refill_blocks(void *first, unsigned cls, void **out)
 {
@@ -111,16 +121,10 @@ static void remote_list_drained(void)
          K, ngot);
   ok(st2.classes[cls].drains > st1.classes[cls].drains, "statistics: drains counts the drain (%llu -> %llu)",
      (unsigned long long)st1.classes[cls].drains, (unsigned long long)st2.classes[cls].drains);
-  unsigned on_list = 0;
-  for (void **b = s->free; b && on_list <= MAXB; b = b[0])
-    on_list++;
-  is_int(hak_slab_free_count(s), on_list, "after the drain the slab's counts give its free list's length");
+  is_int(hak_slab_free_count(s), list_len(s->free, MAXB),
+         "after the drain the slab's counts give its free list's length");
 
-  for (unsigned i = K; i < N; i++)
-    hak_free(held[i]);
-  for (unsigned i = 0; i < nextra; i++)
-    hak_free(extra[i]);
-  hak_free(p);
+  free_all(held + K, N - K, extra, nextra, p);
 }
 
 /* A refill that finds blocks freed by other threads takes those and
@@ -144,11 +148,7 @@ static void reuse_before_carving(void)
   ok(ngot == K && back == K && want > K,
      "a refill wanting %u blocks takes the %u freed by another thread (got %u)", want, K, ngot);
   is_int(s->bump, bump, "and carves none of the slab's never-used blocks");
-  for (unsigned i = K; i < N; i++)
-    hak_free(held[i]);
-  for (unsigned i = 0; i < nextra; i++)
-    hak_free(extra[i]);
-  hak_free(p);
+  free_all(held + K, N - K, extra, nextra, p);
 }
 
 static void parked_slab_unparked(void)
@@ -176,11 +176,7 @@ static void parked_slab_unparked(void)
   ok(contains(got, ngot, held[0]) && atomic_load(&hak_theap->remote_hint[cls]) == 0,
      "the owner's next refill took the slab back and reused the block");
 
-  for (unsigned i = 1; i < n; i++)
-    hak_free(held[i]);
-  for (unsigned i = 0; i < nextra; i++)
-    hak_free(extra[i]);
-  hak_free(p);
+  free_all(held + 1, n - 1, extra, nextra, p);
 }
 
 static void *allocate_and_exit(void *arg)
