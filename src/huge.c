@@ -1,8 +1,9 @@
 /* huge.c - mappings for blocks above the mid tier (Large and Huge tiers).
  *
  * Every such block lives in a mapping of its own that covers whole 2 MiB
- * units of address space (reserved PROT_NONE beyond the pages in use), so
- * the registry can say a unit is HAKMEM's without sharing it.  The
+ * units of address space (MAP_NORESERVE: the pages beyond those in use
+ * cost no memory), so the registry can say a unit is HAKMEM's without
+ * sharing it.  The
  * mapping's first page holds its header (struct hak_big); the block starts
  * 64 bytes in, or `align` bytes in when it must be aligned further, and its
  * header is then found by walking the registry back to the first unit.
@@ -27,45 +28,16 @@ static struct hak_big *hdr_of(const void *p, unsigned reg)
   return (struct hak_big *)(u << HAK_SS_SHIFT);
 }
 
-/* Maps span bytes aligned to align, read-write; NULL when refused.
- * Untouched pages cost no memory (MAP_NORESERVE).  The whole span has
- * one protection and one set of flags, so it stays a single VMA and
- * neighbouring spans can merge with it: the number of mappings, which
- * the kernel limits (vm.max_map_count), does not grow with the number of
- * blocks. */
-static _Atomic uintptr_t reserve_low; /* start of the latest span */
-
+/* Maps span bytes aligned to align (hak_os_map: packed with the other
+ * aligned mappings), read-write; NULL when refused. */
 static char *reserve(size_t span, size_t align)
 {
-  const int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
   int saved = errno;
-  /* First right below the latest span, where the two can merge. */
-  uintptr_t low = atomic_load_explicit(&reserve_low, memory_order_relaxed);
-  uintptr_t a = low > span ? (low - span) & ~(uintptr_t)(align - 1) : 0;
-  char *p = a ? mmap((void *)a, span, prot, flags | MAP_FIXED_NOREPLACE, -1, 0) : MAP_FAILED;
-  if (p != MAP_FAILED && p != (char *)a) { /* a kernel before 4.17 took it as a hint */
-    munmap(p, span);
-    p = MAP_FAILED;
-  }
-  if (p == MAP_FAILED) { /* anywhere: map more, keep an aligned span */
-    size_t total = span + align;
-    p = total < span ? MAP_FAILED : mmap(NULL, total, prot, flags, -1, 0);
-    if (p == MAP_FAILED) {
-      errno = saved;
-      return NULL;
-    }
-    a = round_up((uintptr_t)p, align);
-    if (a != (uintptr_t)p)
-      munmap(p, a - (uintptr_t)p);
-    size_t tail = (uintptr_t)p + total - (a + span);
-    if (tail)
-      munmap((char *)a + span, tail);
-  }
+  char *p = hak_os_map(span, align, NULL);
   errno = saved;
-  atomic_store_explicit(&reserve_low, a, memory_order_relaxed);
-  if (!hak_opt[HAK_OPT_THP])
-    hak_os_hugepages((char *)a, span, false);
-  return (char *)a;
+  if (p && !hak_opt[HAK_OPT_THP])
+    hak_os_hugepages(p, span, false);
+  return p;
 }
 
 /* Huge: above the ACE's bins (Large blocks of the top bin are a little
@@ -116,7 +88,6 @@ static struct hak_big *map_new(size_t used, size_t offset, size_t align)
   b->span = span;
   b->used = used;
   b->offset = offset;
-  hak_stats_add_mapped((int64_t)span);
   hak_reg_set((uintptr_t)base, span, HAK_REG_HUGE_HEAD, HAK_REG_HUGE_CONT);
   return b;
 }
@@ -223,7 +194,7 @@ void *hak_big_realloc(void *p, unsigned reg, size_t size)
   size_t old_used = b->used, old_span = b->span;
   if (!nb || mremap(base, old_used, old_used, MREMAP_MAYMOVE | MREMAP_FIXED, nb) == MAP_FAILED) {
     if (nb)
-      munmap(nb, span);
+      hak_os_unmap(nb, span);
     count_live(b, +1);
     /* No move: a new block and a copy, as any realloc may do. */
     void *q = b->offset == HAK_BIG_MIN_OFFSET ? hak_big_alloc(size, 0, false) : NULL;
@@ -241,7 +212,7 @@ void *hak_big_realloc(void *p, unsigned reg, size_t size)
   b->span = span;
   b->used = used;
   b->bin = (int16_t)bin;
-  hak_stats_add_mapped((int64_t)span - (int64_t)old_span);
+  hak_stats_add_mapped(-(int64_t)old_span); /* the new span is counted by hak_os_map */
   hak_reg_set((uintptr_t)nb, span, HAK_REG_HUGE_HEAD, HAK_REG_HUGE_CONT);
   count_live(b, +1);
   return nb + b->offset;

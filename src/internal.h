@@ -77,12 +77,13 @@ void hak_reg_set(uintptr_t start, size_t len, uint8_t head, uint8_t rest);
 const char *hak_addr_tier(const void *p);
 
 /* ------------------------------------------------------------------ */
-/* Size classes (tiny: to 1 KiB; mid: to 32 KiB)                        */
+/* Size classes (tiny: to 1 KiB; mid: to 64 KiB)                        */
 
 #define HAK_TINY_MAX 1024
-#define HAK_MID_MAX 32768
+#define HAK_MID_SHIFT 16
+#define HAK_MID_MAX (1 << HAK_MID_SHIFT)
 #define HAK_TINY_CLASSES 32
-#define HAK_CLASSES 72
+#define HAK_CLASSES 80
 #define HAK_SMALL_SLAB_MAX 8192 /* classes up to this size live in 64 KiB slabs */
 
 /* The byte offset of the cache of each tiny size's class in hak_tbins, by
@@ -372,7 +373,7 @@ void hak_big_unmap(struct hak_big *b);
 void hak_big_resize(struct hak_big *b, size_t used);
 
 /* large.c: the ACE (Adaptive Cache Engine) */
-#define HAK_ACE_BINS 24
+#define HAK_ACE_BINS 20 /* four per doubling above HAK_MID_MAX, to 2 MiB */
 int hak_ace_bin(size_t size, size_t align);       /* -1: outside the ACE classes */
 size_t hak_ace_bin_size(int bin);
 struct hak_big *hak_ace_take(size_t size, size_t align);

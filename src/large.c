@@ -1,7 +1,7 @@
 /* large.c - the ACE (Adaptive Cache Engine): warm caches of freed Large
  * and Huge mappings.
  *
- * Large blocks (32 KiB .. 2 MiB) are rounded up to one of 24 bins, four
+ * Large blocks (64 KiB .. 2 MiB) are rounded up to one of 20 bins, four
  * per doubling, and every mapping of a bin has the same size, so a cached
  * mapping serves the next request of its bin as it is: no mmap or munmap.
  * Each bin's cache limit adapts: a cache opens at its first miss, a run
@@ -45,12 +45,12 @@ int hak_ace_bin(size_t size, size_t align)
   if (size <= HAK_MID_MAX || size > HAK_SS_SIZE || align > HAK_BIG_MIN_OFFSET)
     return -1;
   unsigned b = 63u - (unsigned)__builtin_clzl(size - 1); /* 2^b < size <= 2^(b+1) */
-  return (int)((b - 15) * 4 + (unsigned)((size - 1) >> (b - 2)) - 4);
+  return (int)((b - HAK_MID_SHIFT) * 4 + (unsigned)((size - 1) >> (b - 2)) - 4);
 }
 
 size_t hak_ace_bin_size(int bin)
 {
-  unsigned b = 15u + (unsigned)bin / 4u;
+  unsigned b = HAK_MID_SHIFT + (unsigned)bin / 4u;
   return (size_t)((unsigned)bin % 4u + 5u) << (b - 2);
 }
 

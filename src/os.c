@@ -27,32 +27,60 @@ size_t hak_os_page_size(void)
  * and valid.) */
 static _Atomic bool naming = true;
 
-/* Maps size bytes (a multiple of the page size) aligned to align (a power
- * of two); NULL with errno ENOMEM when the OS refuses. */
-void *hak_os_map(size_t size, size_t align, const char *name)
+#define MAP_FLAGS (MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+
+/* The start of the latest aligned mapping: the next one goes right below
+ * it when that range is free. */
+static _Atomic uintptr_t aligned_low;
+
+/* Maps size bytes aligned to align (a power of two above the page size)
+ * right below the latest aligned mapping, or anywhere (mapping align bytes
+ * more and trimming); NULL when the OS refuses.  Packed this way,
+ * SuperSlabs and Large spans are neighbours with the same protection and
+ * flags, so the kernel merges them into few mappings: their number, which
+ * vm.max_map_count limits, does not grow with the number of blocks. */
+static char *map_aligned(size_t size, size_t align)
 {
-  size_t page = hak_os_page_size();
-  if (align < page)
-    align = page;
-  if (size > SIZE_MAX - align) {
-    errno = ENOMEM;
-    return NULL;
+  uintptr_t low = atomic_load_explicit(&aligned_low, memory_order_relaxed);
+  uintptr_t a = low > size ? (low - size) & ~(uintptr_t)(align - 1) : 0;
+  char *p = a ? mmap((void *)a, size, PROT_READ | PROT_WRITE, MAP_FLAGS | MAP_FIXED_NOREPLACE, -1, 0)
+              : MAP_FAILED;
+  if (p != MAP_FAILED && p != (char *)a) { /* a kernel before 4.17 took it as a hint */
+    munmap(p, size);
+    p = MAP_FAILED;
   }
-  size_t span = align > page ? size + align : size;
-  int saved = errno;
-  char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  if (span != size) {
-    uintptr_t a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+    size_t span = size + align;
+    p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_FLAGS, -1, 0);
+    if (p == MAP_FAILED)
+      return NULL;
+    a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
     size_t lead = a - (uintptr_t)p, trail = span - lead - size;
     if (lead)
       munmap(p, lead);
     if (trail)
       munmap((char *)a + size, trail);
-    p = (char *)a;
+  }
+  atomic_store_explicit(&aligned_low, a, memory_order_relaxed);
+  return (char *)a;
+}
+
+/* Maps size bytes (a multiple of the page size) aligned to align (a power
+ * of two), read-write; untouched pages cost no memory (MAP_NORESERVE).
+ * NULL with errno ENOMEM when the OS refuses. */
+void *hak_os_map(size_t size, size_t align, const char *name)
+{
+  size_t page = hak_os_page_size();
+  if (size > SIZE_MAX - align) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  int saved = errno;
+  char *p = align > page ? map_aligned(size, align)
+                         : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_FLAGS, -1, 0);
+  if (p == MAP_FAILED || p == NULL) {
+    errno = ENOMEM;
+    return NULL;
   }
   if (name && atomic_load_explicit(&naming, memory_order_relaxed) &&
       prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, size, (unsigned long)name) != 0 &&
@@ -68,8 +96,7 @@ void *hak_os_map(size_t size, size_t align, const char *name)
 void *hak_os_map_at(void *p, size_t size)
 {
   int saved = errno;
-  void *q = mmap(p, size, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  void *q = mmap(p, size, PROT_READ | PROT_WRITE, MAP_FLAGS | MAP_FIXED_NOREPLACE, -1, 0);
   errno = saved;
   if (q == MAP_FAILED)
     return NULL;

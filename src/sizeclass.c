@@ -1,4 +1,4 @@
-/* sizeclass.c - size classes of the tiny (to 1 KiB) and mid (to 32 KiB) tiers.
+/* sizeclass.c - size classes of the tiny (to 1 KiB) and mid (to 64 KiB) tiers.
  *
  * 16-byte steps up to 256 B, then eight classes per doubling, so a block is
  * never more than 1/8 larger than needed above 128 B.  Every class size is
@@ -15,9 +15,9 @@ const uint32_t hak_class_size[HAK_CLASSES] = {
   S16(1), S16(2), S16(3), S16(4), S16(5), S16(6), S16(7), S16(8),
   S16(9), S16(10), S16(11), S16(12), S16(13), S16(14), S16(15), S16(16),
   OCT(8), OCT(9),                          /* tiny: to 1 KiB */
-  OCT(10), OCT(11), OCT(12), OCT(13), OCT(14), /* mid: to 32 KiB */
+  OCT(10), OCT(11), OCT(12), OCT(13), OCT(14), OCT(15), /* mid: to 64 KiB */
 };
-_Static_assert(HAK_TINY_CLASSES == 32 && HAK_CLASSES == 72, "class layout");
+_Static_assert(HAK_TINY_CLASSES == 32 && HAK_CLASSES == 80, "class layout");
 
 /* The class of each 16-byte step of tiny sizes: 1..16, 17..32, ... */
 #define TINY_CLASSES(X)                                                                      \
@@ -38,26 +38,30 @@ _Static_assert(0 TINY_CLASSES(ONE) == HAK_TINY_MAX / 16, "one class for every 16
 const uint16_t hak_tiny_bin_offset[HAK_TINY_MAX + 1] = {0, TINY_CLASSES(AS_BIN_OFFSET16)};
 
 /* The class of every mid size, by (size - 1) / 128 - 8: every mid class
- * boundary is a multiple of 128.  (tests/unit/unit_sizeclass checks each
- * size against hak_class_size.) */
-const uint8_t hak_mid_class[(HAK_MID_MAX - HAK_TINY_MAX) / 128] = {
-  32, 33, 34, 35, 36, 37, 38, 39, 40, 40, 41, 41, 42, 42, 43, 43,
-  44, 44, 45, 45, 46, 46, 47, 47, 48, 48, 48, 48, 49, 49, 49, 49,
-  50, 50, 50, 50, 51, 51, 51, 51, 52, 52, 52, 52, 53, 53, 53, 53,
-  54, 54, 54, 54, 55, 55, 55, 55, 56, 56, 56, 56, 56, 56, 56, 56,
-  57, 57, 57, 57, 57, 57, 57, 57, 58, 58, 58, 58, 58, 58, 58, 58,
-  59, 59, 59, 59, 59, 59, 59, 59, 60, 60, 60, 60, 60, 60, 60, 60,
-  61, 61, 61, 61, 61, 61, 61, 61, 62, 62, 62, 62, 62, 62, 62, 62,
-  63, 63, 63, 63, 63, 63, 63, 63, 64, 64, 64, 64, 64, 64, 64, 64,
-  64, 64, 64, 64, 64, 64, 64, 64, 65, 65, 65, 65, 65, 65, 65, 65,
-  65, 65, 65, 65, 65, 65, 65, 65, 66, 66, 66, 66, 66, 66, 66, 66,
-  66, 66, 66, 66, 66, 66, 66, 66, 67, 67, 67, 67, 67, 67, 67, 67,
-  67, 67, 67, 67, 67, 67, 67, 67, 68, 68, 68, 68, 68, 68, 68, 68,
-  68, 68, 68, 68, 68, 68, 68, 68, 69, 69, 69, 69, 69, 69, 69, 69,
-  69, 69, 69, 69, 69, 69, 69, 69, 70, 70, 70, 70, 70, 70, 70, 70,
-  70, 70, 70, 70, 70, 70, 70, 70, 71, 71, 71, 71, 71, 71, 71, 71,
-  71, 71, 71, 71, 71, 71, 71, 71,
-};
+ * boundary is a multiple of 128, so a class covers step / 128 entries.
+ * (tests/unit/unit_sizeclass checks each size against hak_class_size.) */
+#define R1(c) c,
+#define R2(c) R1(c) R1(c)
+#define R4(c) R2(c) R2(c)
+#define R8(c) R4(c) R4(c)
+#define R16(c) R8(c) R8(c)
+#define R32(c) R16(c) R16(c)
+#define MID_OCT(R, c) R(c) R(c + 1) R(c + 2) R(c + 3) R(c + 4) R(c + 5) R(c + 6) R(c + 7)
+#define MID_CLASSES(X)                                                                    \
+  MID_OCT(X##1, 32)  /* to 2 KiB: 128-byte steps */                                      \
+  MID_OCT(X##2, 40)  /* to 4 KiB */                                                      \
+  MID_OCT(X##4, 48)  /* to 8 KiB */                                                      \
+  MID_OCT(X##8, 56)  /* to 16 KiB */                                                     \
+  MID_OCT(X##16, 64) /* to 32 KiB */                                                     \
+  MID_OCT(X##32, 72) /* to 64 KiB: 4 KiB steps */
+const uint8_t hak_mid_class[] = {MID_CLASSES(R)};
+#define C1(c) +1
+#define C2(c) +2
+#define C4(c) +4
+#define C8(c) +8
+#define C16(c) +16
+#define C32(c) +32
+_Static_assert(0 MID_CLASSES(C) == (HAK_MID_MAX - HAK_TINY_MAX) / 128, "an entry for every 128 bytes");
 
 unsigned hak_size_class_aligned(size_t size, size_t align)
 {

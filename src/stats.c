@@ -90,6 +90,7 @@ HAK_API int hak_stats_get(hak_stats_t *st)
 
   memset(st, 0, sizeof *st);
   st->version = HAKMEM_VERSION;
+  _Static_assert(HAK_CLASSES <= HAK_STATS_MAX_CLASSES, "hak_stats_t has an entry per class");
   st->nclasses = HAK_CLASSES;
   st->threads = LOAD(threads);
   st->mapped = LOAD(mapped);

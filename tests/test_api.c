@@ -442,7 +442,7 @@ static int check_reallocarray(const api_t *a)
 static int check_calloc_zero(const api_t *a)
 {
   static const size_t sizes[] = {1, 8, 16, 24, 100, 512, 1000, 1024, 2000, 4096, 10000,
-                                 32768, 40000, 65536, 100000, MIB, 2 * MIB, 5 * MIB};
+                                 32768, 40000, 65536, 65537, 100000, MIB, 2 * MIB, 5 * MIB};
   int bad = 0;
   for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
     size_t sz = sizes[si];

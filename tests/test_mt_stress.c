@@ -7,7 +7,7 @@
  * Each thread keeps a few dozen blocks of its own and swaps blocks with a
  * shared exchange, so most blocks are freed (or reallocated) by a thread
  * that did not allocate them.  Sizes are mostly tiny (up to 1 KiB), some
- * mid (up to 32 KiB), a few large and rarely huge.  Every block is filled
+ * mid (up to 64 KiB), a few large and rarely huge.  Every block is filled
  * with a pattern derived from its address and checked completely before it
  * is freed or reallocated, so overlapping blocks, a block handed out twice
  * or a realloc that loses data are all seen.  Threads run in rounds: all of
@@ -123,9 +123,9 @@ static size_t random_size(uint64_t *rs)
   if (pick < 9200)
     return 1 + r % 1024;
   if (pick < 9950)
-    return 1025 + r % (32 * 1024 - 1024);
+    return 1025 + r % (64 * 1024 - 1024);
   if (pick < 9995)
-    return 32 * 1024 + 1 + r % (1024 * 1024);
+    return 64 * 1024 + 1 + r % (1024 * 1024);
   return 2 * 1024 * 1024 + r % (2 * 1024 * 1024);
 }
 

@@ -130,7 +130,7 @@ int main(int argc, char **argv)
   check_idle("100 KiB loop");
 
   /* Several bins at once, and the Huge tier's cache. */
-  static const size_t mixed[] = {40 * KiB, 300 * KiB, 1 * MiB, 2 * MiB};
+  static const size_t mixed[] = {80 * KiB, 300 * KiB, 1 * MiB, 2 * MiB};
   for (int round = 0; round < 2 * WARMUP + 1000; round++) {
     if (round == 2 * WARMUP)
       hak_stats_get(&s1);

@@ -31,7 +31,7 @@ int main(void)
   unsigned before = mappings(), nulls = 0, bad = 0;
   plan(3);
   for (unsigned i = 0; i < N; i++) {
-    size_t size = 33 * 1024 + (i % 7) * 8192;
+    size_t size = 65 * 1024 + (i % 7) * 8192;
     block[i] = malloc(size);
     if (!block[i]) {
       nulls++;
@@ -42,7 +42,7 @@ int main(void)
   }
   unsigned during = mappings();
   for (unsigned i = 0; i < N; i++) {
-    size_t size = 33 * 1024 + (i % 7) * 8192;
+    size_t size = 65 * 1024 + (i % 7) * 8192;
     if (block[i] && (block[i][0] != (char)i || block[i][size - 1] != (char)~i))
       bad++;
     free(block[i]);

@@ -122,7 +122,8 @@ static void realloc_chains(void)
          "realloc through odd sizes 1 B -> 16 MiB and back: contents kept at each of %u steps", n);
 
   /* Each tier boundary, crossed both ways. */
-  static const size_t edges[] = {1024, 1025, 32768, 32769, 2 * MiB, 2 * MiB + 1, 32769, 32768, 1025, 1024, 1};
+  static const size_t edges[] = {1024,  1025,  8192,  8193, 65536, 65537, 2 * MiB, 2 * MiB + 1,
+                                 65537, 65536, 8193,  8192, 1025,  1024,  1};
   is_int(chain(edges, sizeof edges / sizeof edges[0], 0x77, "edges", 0), 0,
          "realloc across each tier boundary and back");
 
@@ -130,14 +131,14 @@ static void realloc_chains(void)
   static const size_t from_huge[] = {3 * MiB, 8 * MiB, 64 * MiB, 5 * MiB, 1 * MiB, 100, 3 * MiB};
   is_int(chain(from_huge, sizeof from_huge / sizeof from_huge[0], 0x99, "2 MiB-aligned", 2 * MiB), 0,
          "realloc of a 2 MiB-aligned 3 MiB block through every tier");
-  static const size_t from_small[] = {1000, 5000, 50000, 4 * MiB, 700};
+  static const size_t from_small[] = {1000, 5000, 50000, 100000, 4 * MiB, 700};
   is_int(chain(from_small, sizeof from_small / sizeof from_small[0], 0x98, "4 KiB-aligned", 4096), 0,
          "realloc of a 4 KiB-aligned 1000 B block through every tier");
 }
 
 static void aligned(void)
 {
-  static const size_t sizes[] = {24, 1000, 1500, 20000, 32768, 40000, 1 * MiB, 2 * MiB, 3 * MiB};
+  static const size_t sizes[] = {24, 1000, 1500, 20000, 40000, 65536, 70000, 1 * MiB, 2 * MiB, 3 * MiB};
   enum { NS = sizeof sizes / sizeof sizes[0], NF = 3 };
   static const char *const fname[NF] = {"posix_memalign", "aligned_alloc", "memalign"};
   for (size_t align = 16; align <= 2 * MiB; align *= 2) {

@@ -4,7 +4,7 @@
  * Addresses HAKMEM never mapped (NULL, the stack, static data, the C
  * library's heap, anything at or above 2^47) must read HAK_REG_NONE.
  * Blocks of each tier must read the right kind and hak_addr_tier() must
- * name the tier, at the boundaries too (1 KiB, 32 KiB, 2 MiB), for every
+ * name the tier, at the boundaries too (1 KiB, 64 KiB, 2 MiB), for every
  * 2 MiB unit of a multi-unit block and for a block that starts in a later
  * unit of its mapping (large alignment).  Once a Large or Huge block is
  * freed and no cache may hold it, its units read HAK_REG_NONE again. */
@@ -72,7 +72,8 @@ static void small_tiers(void)
     {1, HAK_REG_SS_SMALL, "tiny"},      {16, HAK_REG_SS_SMALL, "tiny"},
     {1024, HAK_REG_SS_SMALL, "tiny"},   {1025, HAK_REG_SS_SMALL, "mid"},
     {8192, HAK_REG_SS_SMALL, "mid"},    {8193, HAK_REG_SS_MID, "mid"},
-    {32768, HAK_REG_SS_MID, "mid"},
+    {32768, HAK_REG_SS_MID, "mid"},     {32769, HAK_REG_SS_MID, "mid"},
+    {65536, HAK_REG_SS_MID, "mid"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char *p = hak_malloc(cases[i].size);
@@ -92,7 +93,7 @@ static void big_tiers(void)
     size_t size;
     const char *tier;
   } cases[] = {
-    {32768 + 1, "large"}, {100 * 1024, "large"}, {2 * MiB, "large"},
+    {65536 + 1, "large"}, {100 * 1024, "large"}, {2 * MiB, "large"},
     {2 * MiB + 1, "huge"}, {8 * MiB, "huge"},     {80 * MiB, "huge"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -162,7 +163,7 @@ static void freed_units(void)
 int main(void)
 {
   unit_watchdog(60);
-  plan(8 + 14 + 18 + 5 + 4);
+  plan(8 + 18 + 18 + 5 + 4);
   foreign_addresses();
   small_tiers();
   big_tiers();

@@ -1,7 +1,7 @@
 /* unit_sizeclass.c - the size classes of the tiny and mid tiers
  * (src/sizeclass.c and hak_size_class() in internal.h).
  *
- * Every size from 0 to 32 KiB is checked against a brute-force search of
+ * Every size from 0 to 64 KiB is checked against a brute-force search of
  * the class table: it must map to the smallest class whose block holds it.
  * The table itself must be strictly increasing, made of multiples of 16
  * (max_align_t), with at most 1/8 of a block wasted above 128 bytes, and
@@ -44,7 +44,8 @@ static void check_table(void)
   is_int(hak_class_size[HAK_TINY_CLASSES - 1], HAK_TINY_MAX, "the last tiny class is 1 KiB");
   ok(hak_class_size[HAK_TINY_CLASSES] > HAK_TINY_MAX, "the first mid class is above 1 KiB (%u)",
      (unsigned)hak_class_size[HAK_TINY_CLASSES]);
-  is_int(hak_class_size[HAK_CLASSES - 1], HAK_MID_MAX, "the last class is 32 KiB");
+  is_int(HAK_MID_MAX, 65536, "the mid tier ends at 64 KiB");
+  is_int(hak_class_size[HAK_CLASSES - 1], HAK_MID_MAX, "the last class is 64 KiB");
 }
 
 static void check_sizes(void)
@@ -63,7 +64,7 @@ static void check_sizes(void)
       nonmono++;
     prev = c;
   }
-  if (!is_int(wrong, 0, "every size 0..32768 maps to the smallest class that holds it"))
+  if (!is_int(wrong, 0, "every size 0..65536 maps to the smallest class that holds it"))
     diag("first wrong size %zu: class %u (%u B), expected %u", first_wrong,
          hak_size_class(first_wrong), (unsigned)hak_class_size[hak_size_class(first_wrong)],
          ref_class(first_wrong ? first_wrong : 1));
@@ -71,7 +72,7 @@ static void check_sizes(void)
     diag("first size over 1/8: %zu", first_waste);
   is_int(nonmono, 0, "the class never decreases as the size grows");
   is_int(hak_size_class(0), 0, "size 0 maps to the 16-byte class");
-  is_int(hak_size_class(HAK_MID_MAX), HAK_CLASSES - 1, "32768 maps to the last class");
+  is_int(hak_size_class(HAK_MID_MAX), HAK_CLASSES - 1, "65536 maps to the last class");
   is_int(hak_size_class(HAK_TINY_MAX), HAK_TINY_CLASSES - 1, "1024 is the last tiny size");
   is_int(hak_size_class(HAK_TINY_MAX + 1), HAK_TINY_CLASSES, "1025 is the first mid size");
 }
@@ -109,7 +110,7 @@ static void check_aligned(void)
     same += hak_size_class_aligned(size, 16) == hak_size_class(size);
   is_int(same, HAK_MID_MAX + 1, "alignment 16 changes no class");
   is_int(hak_size_class_aligned(HAK_MID_MAX + 1, 32), HAK_CLASSES,
-         "a size above 32 KiB has no aligned class");
+         "a size above 64 KiB has no aligned class");
   is_int(hak_size_class_aligned(1, 4096), hak_size_class(4096), "1 byte aligned to 4096 -> 4 KiB");
   is_int(hak_size_class_aligned(4097, 4096), hak_size_class(8192), "4097 aligned to 4096 -> 8 KiB");
 }
@@ -117,7 +118,7 @@ static void check_aligned(void)
 int main(void)
 {
   unit_watchdog(60);
-  plan(6 + 7 + 1 + 8 + 4);
+  plan(7 + 7 + 1 + 8 + 4);
   check_table();
   check_sizes();
   check_bin_offsets();
