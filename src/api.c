@@ -76,14 +76,14 @@ static __attribute__((noinline)) void *alloc_tiny_slow(size_t size)
   return hak_cache_alloc_slow(hak_size_class(size));
 }
 
-static void *alloc_big(size_t size, size_t align, bool zero)
+static void *alloc_big(size_t size, size_t align, unsigned flags)
 {
   if (HAK_UNLIKELY(size > PTRDIFF_MAX)) {
     errno = ENOMEM;
     return NULL;
   }
   hak_init();
-  return hak_big_alloc(size, align, zero);
+  return hak_big_alloc(size, align, flags);
 }
 
 static inline void *alloc(size_t size)
@@ -96,12 +96,12 @@ static inline void *alloc(size_t size)
   }
   if (size <= HAK_MID_MAX)
     return alloc_mid(hak_mid_size_class(size));
-  return alloc_big(size, 0, false);
+  return alloc_big(size, 0, 0);
 }
 
 static void free_foreign(void *p, unsigned reg, const char *call)
 {
-  if (reg == HAK_REG_HUGE_HEAD || reg == HAK_REG_HUGE_CONT) {
+  if (hak_reg_is_big(reg)) {
     hak_big_free(p, reg, call);
     return;
   }
@@ -167,7 +167,7 @@ static size_t usable_size(const void *p, const char *call)
       hak_report_bad_free(call, p, "invalid pointer (not the start of a HAKMEM block)");
     return hak_class_size[s->cls];
   }
-  if (reg == HAK_REG_HUGE_HEAD || reg == HAK_REG_HUGE_CONT)
+  if (hak_reg_is_big(reg))
     return hak_big_usable(p, reg);
   return 0;
 }
@@ -187,7 +187,7 @@ static void *alloc_aligned(size_t align, size_t size)
     if (cls < HAK_CLASSES)
       return alloc_class(cls);
   }
-  return alloc_big(size, align, false);
+  return alloc_big(size, align, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -204,7 +204,7 @@ HAK_API void *hak_calloc(size_t n, size_t size)
     return NULL;
   }
   if (total > HAK_MID_MAX)
-    return alloc_big(total, 0, true);
+    return alloc_big(total, 0, HAK_BIG_ZERO);
   void *p = alloc(total);
   if (HAK_LIKELY(p))
     memset(p, 0, total);
@@ -224,7 +224,7 @@ HAK_API void *hak_realloc(void *p, size_t size)
     return NULL;
   }
   unsigned reg = hak_reg_lookup(p);
-  if (reg == HAK_REG_HUGE_HEAD || reg == HAK_REG_HUGE_CONT)
+  if (hak_reg_is_big(reg))
     return hak_big_realloc(p, reg, size);
   if (reg < HAK_REG_SS_SMALL) {
     if (FULL_CHECKS)
@@ -238,7 +238,12 @@ HAK_API void *hak_realloc(void *p, size_t size)
   size_t old = hak_class_size[s->cls];
   if (size <= old && size >= old / 2)
     return p;
-  void *q = alloc(size);
+  /* A block that grows past half the mid tier's largest size is likely to
+   * grow again: it gets a Large mapping of its own, which grows in place,
+   * instead of a copy at every step up to it. */
+  void *q = size > old && size > HAK_MID_MAX / 2
+                ? alloc_big(size > HAK_MID_MAX ? size : HAK_MID_MAX + 1, 0, HAK_BIG_GROW)
+                : alloc(size);
   if (!q)
     return NULL;
   memcpy(q, p, size < old ? size : old);

@@ -1,16 +1,19 @@
 /* huge.c - mappings for blocks above the mid tier (Large and Huge tiers).
  *
- * Every such block lives in a mapping of its own that covers whole 2 MiB
- * units of address space (MAP_NORESERVE: the pages beyond those in use
- * cost no memory), so the registry can say a unit is HAKMEM's without
- * sharing it.  The
- * mapping's first page holds its header (struct hak_big); the block starts
- * 64 bytes in, or `align` bytes in when it must be aligned further, and its
- * header is then found by walking the registry back to the first unit.
+ * A Large block malloc asks for, up to HAK_PACK_MAX, takes a slot of a
+ * unit shared with blocks of its size (pack.c).  Any other block (Huge,
+ * aligned beyond 64 bytes, or grown by realloc) lives in a mapping of its
+ * own that covers whole 2 MiB units of address space (MAP_NORESERVE: the
+ * pages beyond those in use cost no memory), so the registry can say a
+ * unit is HAKMEM's without sharing it.  Either way the block's first page
+ * holds its header (struct hak_big); the block starts 64 bytes in, or
+ * `align` bytes in when it must be aligned further, and its header is then
+ * found by walking the registry back to the first unit.
  *
- * Freed mappings go to the ACE (large.c), which keeps them warm for the
- * next request of their size; realloc grows or shrinks in place inside the
- * reservation, or moves the pages with mremap, without copying.
+ * Freed blocks go to the ACE (large.c), which keeps them warm for the next
+ * request of their size; realloc grows or shrinks a mapping in place
+ * inside its reservation, or moves the pages with mremap, without copying
+ * (a packed block moves to a mapping of its own, with one copy).
  */
 #include "internal.h"
 
@@ -20,8 +23,12 @@
 
 static size_t round_up(size_t x, size_t to) { return (x + to - 1) & ~(to - 1); }
 
+/* The header of the block at p, or NULL when p is in no slot of a
+ * packed unit. */
 static struct hak_big *hdr_of(const void *p, unsigned reg)
 {
+  if (reg == HAK_REG_LARGE_PACK)
+    return hak_pack_hdr(p);
   uintptr_t u = (uintptr_t)p >> HAK_SS_SHIFT;
   while (reg == HAK_REG_HUGE_CONT)
     reg = __atomic_load_n(&hak_registry[--u], __ATOMIC_RELAXED);
@@ -49,7 +56,7 @@ static bool is_huge(const struct hak_big *b)
 
 const char *hak_big_tier(const void *p, unsigned reg)
 {
-  return is_huge(hdr_of(p, reg)) ? "huge" : "large";
+  return reg != HAK_REG_LARGE_PACK && is_huge(hdr_of(p, reg)) ? "huge" : "large";
 }
 
 static void count_live(const struct hak_big *b, int dir)
@@ -92,7 +99,7 @@ static struct hak_big *map_new(size_t used, size_t offset, size_t align)
   return b;
 }
 
-void *hak_big_alloc(size_t size, size_t align, bool zero)
+void *hak_big_alloc(size_t size, size_t align, unsigned flags)
 {
   size_t page = hak_os_page_size();
   size_t offset = align > HAK_BIG_MIN_OFFSET ? align : HAK_BIG_MIN_OFFSET;
@@ -103,14 +110,17 @@ void *hak_big_alloc(size_t size, size_t align, bool zero)
   struct hak_big *b = hak_ace_take(size, align);
   if (b) {
     /* A purged mapping reads as zero except in its header page. */
-    if (zero) {
+    if (flags & HAK_BIG_ZERO) {
       size_t dirty = b->purged ? (b->offset < page ? page - b->offset : 0) : size;
       memset((char *)b + b->offset, 0, dirty < size ? dirty : size);
     }
   } else {
     int bin = hak_ace_bin(size, align);
     size_t usable = bin >= 0 ? hak_ace_bin_size(bin) : size;
-    b = map_new(round_up(offset + usable, page), offset, align);
+    if (bin >= 0 && bin < HAK_PACK_BINS && !(flags & HAK_BIG_GROW))
+      b = hak_pack_take(bin); /* a fresh or purged slot: zero */
+    else
+      b = map_new(round_up(offset + usable, page), offset, align);
     if (!b) {
       errno = ENOMEM;
       return NULL;
@@ -126,15 +136,20 @@ void *hak_big_alloc(size_t size, size_t align, bool zero)
 static struct hak_big *checked_hdr(const void *p, unsigned reg, const char *call)
 {
   struct hak_big *b = hdr_of(p, reg);
-  if (b->magic != HAK_BIG_MAGIC || (const char *)b + b->offset != (const char *)p)
+  if (!b || b->magic != HAK_BIG_MAGIC || (const char *)b + b->offset != (const char *)p)
     hak_report_bad_free(call, p, "invalid pointer (not the start of a HAKMEM block)");
   if (b->state != HAK_BIG_LIVE)
     hak_report_bad_free(call, p, "double free");
   return b;
 }
 
+/* Gives a block's mapping (or slot) back. */
 void hak_big_unmap(struct hak_big *b)
 {
+  if (b->packed) {
+    hak_pack_release(b);
+    return;
+  }
   size_t span = b->span;
   b->magic = 0;
   hak_reg_set((uintptr_t)b, span, HAK_REG_NONE, HAK_REG_NONE);
@@ -154,13 +169,19 @@ void hak_big_free(void *p, unsigned reg, const char *call)
 size_t hak_big_usable(const void *p, unsigned reg)
 {
   struct hak_big *b = hdr_of(p, reg);
-  return b->used - b->offset;
+  return b ? b->used - b->offset : 0;
 }
 
 void *hak_big_realloc(void *p, unsigned reg, size_t size)
 {
   struct hak_big *b = checked_hdr(p, reg, "realloc");
   size_t page = hak_os_page_size(), old_usable = b->used - b->offset;
+  /* A block that shrinks to the upper half of the mid sizes, keeping at
+   * least a quarter of itself, stays in place as the smallest Large bin
+   * (the pages beyond it are given back) rather than being copied. */
+  if (size <= HAK_MID_MAX && size > HAK_MID_MAX / 2 && size >= old_usable / 4 &&
+      b->offset == HAK_BIG_MIN_OFFSET)
+    size = HAK_MID_MAX + 1;
   if (size <= HAK_MID_MAX) { /* to the slab tiers */
     void *q = hak_malloc(size);
     if (q) {
@@ -190,14 +211,15 @@ void *hak_big_realloc(void *p, unsigned reg, size_t size)
   }
   size_t span = round_up(used + used / 4, HAK_SS_SIZE); /* room to grow again */
   size_t align = b->offset > HAK_SS_SIZE ? b->offset : HAK_SS_SIZE;
-  char *nb = reserve(span, align), *base = (char *)b;
+  char *nb = b->packed ? NULL : reserve(span, align), *base = (char *)b;
   size_t old_used = b->used, old_span = b->span;
   if (!nb || mremap(base, old_used, old_used, MREMAP_MAYMOVE | MREMAP_FIXED, nb) == MAP_FAILED) {
     if (nb)
       hak_os_unmap(nb, span);
     count_live(b, +1);
-    /* No move: a new block and a copy, as any realloc may do. */
-    void *q = b->offset == HAK_BIG_MIN_OFFSET ? hak_big_alloc(size, 0, false) : NULL;
+    /* A packed block, or no move: a new block and a copy, as any realloc
+     * may do. */
+    void *q = b->offset == HAK_BIG_MIN_OFFSET ? hak_big_alloc(size, 0, HAK_BIG_GROW) : NULL;
     if (!q) {
       errno = ENOMEM;
       return NULL;

@@ -26,10 +26,12 @@ static void fork_prepare(void)
   hak_heaps_lock();
   hak_pool_atfork_prepare();
   hak_ace_atfork_prepare();
+  hak_pack_atfork_prepare();
 }
 
 static void fork_parent(void)
 {
+  hak_pack_atfork_parent();
   hak_ace_atfork_parent();
   hak_pool_atfork_parent();
   hak_heaps_unlock();

@@ -55,6 +55,7 @@ enum {
   HAK_REG_NONE = 0,      /* not HAKMEM's */
   HAK_REG_HUGE_HEAD = 1, /* first unit of a Large/Huge mapping (header at its start) */
   HAK_REG_HUGE_CONT = 2, /* later unit of a Large/Huge mapping */
+  HAK_REG_LARGE_PACK = 3, /* unit of packed Large blocks (pack.c) */
   HAK_REG_SS_SMALL = 16, /* SuperSlab of 64 KiB slabs (classes to 8 KiB) */
   HAK_REG_SS_MID = 18,   /* SuperSlab of 256 KiB slabs (classes above 8 KiB) */
 };
@@ -70,6 +71,11 @@ static inline unsigned hak_reg_lookup(const void *p)
   if (HAK_UNLIKELY(unit >= HAK_REG_UNITS))
     return HAK_REG_NONE;
   return hak_reg_unit(unit);
+}
+/* Whether a unit of this kind holds Large or Huge blocks (huge.c). */
+static inline bool hak_reg_is_big(unsigned reg)
+{
+  return reg >= HAK_REG_HUGE_HEAD && reg <= HAK_REG_LARGE_PACK;
 }
 void hak_reg_set(uintptr_t start, size_t len, uint8_t head, uint8_t rest);
 /* "tiny", "mid", "large", "huge" or NULL: the tier of the HAKMEM memory that
@@ -346,11 +352,12 @@ void hak_heaps_unlock(void);
 /* ------------------------------------------------------------------ */
 /* Large and Huge tiers (sizes above HAK_MID_MAX)                      */
 
-/* A Large or Huge mapping: whole 2 MiB units, this header at the start
- * (its first page is never purged), the block `offset` bytes in. */
+/* A Large or Huge mapping: whole 2 MiB units, or a slot of a packed unit
+ * (pack.c); this header at the start (its first page is never purged
+ * while the block is live or cached), the block `offset` bytes in. */
 struct hak_big {
   uint64_t magic;
-  size_t span;            /* reserved bytes */
+  size_t span;            /* reserved bytes (a packed block: its slot) */
   size_t used;            /* bytes from the start in use (the rest is purged) */
   size_t offset;          /* block start - mapping start */
   struct hak_big *next;   /* ACE cache list */
@@ -358,19 +365,34 @@ struct hak_big {
   int16_t bin;            /* ACE bin, or -1 */
   uint8_t state;          /* HAK_BIG_LIVE or HAK_BIG_CACHED */
   bool purged;            /* cached and given back to the OS */
+  bool packed;            /* in a slot of a packed unit */
 };
 enum { HAK_BIG_LIVE = 1, HAK_BIG_CACHED = 2 };
 #define HAK_BIG_MAGIC 0x48414b4d42494721ull /* "HAKMBIG!" */
 #define HAK_BIG_MIN_OFFSET 64
 
 /* huge.c: the mappings */
-void *hak_big_alloc(size_t size, size_t align, bool zero);
+enum {
+  HAK_BIG_ZERO = 1, /* zero the block */
+  HAK_BIG_GROW = 2, /* a mapping of its own, with room to grow (realloc) */
+};
+void *hak_big_alloc(size_t size, size_t align, unsigned flags);
 void hak_big_free(void *p, unsigned reg, const char *call);
 size_t hak_big_usable(const void *p, unsigned reg);
 const char *hak_big_tier(const void *p, unsigned reg);
 void *hak_big_realloc(void *p, unsigned reg, size_t size);
 void hak_big_unmap(struct hak_big *b);
 void hak_big_resize(struct hak_big *b, size_t used);
+
+/* pack.c: Large blocks of the first HAK_PACK_BINS ACE bins (to 512 KiB)
+ * share 2 MiB units. */
+#define HAK_PACK_MAX (512 * 1024)
+#define HAK_PACK_BINS 12
+struct hak_big *hak_pack_take(int bin);      /* NULL when the OS refuses */
+struct hak_big *hak_pack_hdr(const void *p); /* the slot p is in, or NULL */
+void hak_pack_release(struct hak_big *b);    /* purges and frees the slot */
+void hak_pack_atfork_prepare(void);
+void hak_pack_atfork_parent(void);
 
 /* large.c: the ACE (Adaptive Cache Engine) */
 #define HAK_ACE_BINS 20 /* four per doubling above HAK_MID_MAX, to 2 MiB */

@@ -2,13 +2,14 @@
  * and Huge mappings.
  *
  * Large blocks (64 KiB .. 2 MiB) are rounded up to one of 20 bins, four
- * per doubling, and every mapping of a bin has the same size, so a cached
- * mapping serves the next request of its bin as it is: no mmap or munmap.
+ * per doubling, and every mapping (or packed slot, pack.c) of a bin has the
+ * same size, so a cached one serves the next request of its bin as it is:
+ * no mmap or munmap.
  * Each bin's cache limit adapts: a cache opens at its first miss, a run
  * of misses doubles its limit, a purge pass with no hit since the last one
- * halves it and unmaps what no longer fits.  Cached mappings are purged
- * (MADV_DONTNEED, header page kept) after HAKMEM_PURGE_DELAY_MS; the whole
- * cache is bounded by HAKMEM_CACHE_MB.  Huge mappings (above 2 MiB) have a
+ * halves it and unmaps (or frees the slot of) what no longer fits.  Cached
+ * blocks are purged (MADV_DONTNEED, header page kept) after
+ * HAKMEM_PURGE_DELAY_MS; the whole cache is bounded by HAKMEM_CACHE_MB.  Huge mappings (above 2 MiB) have a
  * small cache of their own (at most 8, with the same adaptive limit),
  * served best-fit.
  *

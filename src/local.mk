@@ -12,6 +12,7 @@ libhakmem_la_SOURCES = \
 	src/slab.c \
 	src/front_cache.c \
 	src/large.c \
+	src/pack.c \
 	src/huge.c \
 	src/purge.c \
 	src/stats.c \

@@ -27,6 +27,7 @@ const char *hak_addr_tier(const void *p)
     return "mid";
   case HAK_REG_HUGE_HEAD:
   case HAK_REG_HUGE_CONT:
+  case HAK_REG_LARGE_PACK:
     return hak_big_tier(p, hak_reg_lookup(p));
   default:
     return NULL;

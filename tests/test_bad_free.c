@@ -182,10 +182,14 @@ static int run_case(const char *name)
     return case_double_free_later(6000);
   if (!strcmp(name, "double-free-large"))
     return case_double_free_later(200000);
+  if (!strcmp(name, "double-free-large-own"))
+    return case_double_free_later(600000);
   if (!strcmp(name, "interior-tiny"))
     return case_interior(64, 16);
   if (!strcmp(name, "interior-mid"))
     return case_interior(5000, 1024);
+  if (!strcmp(name, "interior-large"))
+    return case_interior(200000, 8192);
   if (!strcmp(name, "realloc-freed"))
     return case_realloc_freed();
   if (!strcmp(name, "stack"))
@@ -221,9 +225,12 @@ static const bad_case_t cases[] = {
   {"double-free-mid", "double free of a mid block", "free", "double free", DETECT, 0},
   /* A large block's pages go back to the OS when it is freed, so the second
    * free meets an address HAKMEM no longer knows: "invalid" is right too. */
-  {"double-free-large", "double free of a large block", "free", "double free|invalid", DETECT, 0},
+  {"double-free-large", "double free of a packed large block", "free", "double free|invalid", DETECT, 0},
+  {"double-free-large-own", "double free of a large block with a mapping of its own", "free",
+   "double free|invalid", DETECT, 0},
   {"interior-tiny", "free of a pointer inside a tiny block", "free", "invalid", DETECT, 0},
   {"interior-mid", "free of a pointer inside a mid block", "free", "invalid", DETECT, 0},
+  {"interior-large", "free of a pointer inside a packed large block", "free", "invalid", DETECT, 0},
   {"realloc-freed", "realloc of a freed pointer", "realloc", "invalid|free", DETECT, 0},
   {"stack", "free of a stack address", "free", "invalid", FOREIGN, 0},
   {"own-mmap", "free of memory the program mapped itself", "free", "invalid", FOREIGN, 0},

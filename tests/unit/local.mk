@@ -30,6 +30,7 @@ hak_tier_ldadd = libhakmem.la $(PTHREAD_LIBS)
 hak_unit_programs = \
 	tests/unit/unit_sizeclass \
 	tests/unit/unit_registry \
+	tests/unit/unit_pack \
 	tests/unit/unit_pool \
 	tests/unit/unit_remote \
 	tests/unit/unit_front_cache \
@@ -56,6 +57,12 @@ tests_unit_unit_registry_CPPFLAGS = $(hak_unit_cppflags)
 tests_unit_unit_registry_CFLAGS = $(hak_unit_cflags)
 tests_unit_unit_registry_LDFLAGS = -no-install
 tests_unit_unit_registry_LDADD = $(hak_unit_ldadd)
+
+tests_unit_unit_pack_SOURCES = tests/unit/unit_pack.c $(hak_unit_headers)
+tests_unit_unit_pack_CPPFLAGS = $(hak_unit_cppflags)
+tests_unit_unit_pack_CFLAGS = $(hak_unit_cflags)
+tests_unit_unit_pack_LDFLAGS = -no-install
+tests_unit_unit_pack_LDADD = $(hak_unit_ldadd)
 
 tests_unit_unit_pool_SOURCES = tests/unit/unit_pool.c $(hak_unit_headers)
 tests_unit_unit_pool_CPPFLAGS = $(hak_unit_cppflags)

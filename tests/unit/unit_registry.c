@@ -92,9 +92,16 @@ static void big_tiers(void)
   static const struct {
     size_t size;
     const char *tier;
+    unsigned head, rest; /* registry kinds of the first and later units */
   } cases[] = {
-    {65536 + 1, "large"}, {100 * 1024, "large"}, {2 * MiB, "large"},
-    {2 * MiB + 1, "huge"}, {8 * MiB, "huge"},     {80 * MiB, "huge"},
+    {65536 + 1, "large", HAK_REG_LARGE_PACK, HAK_REG_LARGE_PACK},
+    {100 * 1024, "large", HAK_REG_LARGE_PACK, HAK_REG_LARGE_PACK},
+    {512 * 1024, "large", HAK_REG_LARGE_PACK, HAK_REG_LARGE_PACK},
+    {512 * 1024 + 1, "large", HAK_REG_HUGE_HEAD, HAK_REG_HUGE_CONT},
+    {2 * MiB, "large", HAK_REG_HUGE_HEAD, HAK_REG_HUGE_CONT},
+    {2 * MiB + 1, "huge", HAK_REG_HUGE_HEAD, HAK_REG_HUGE_CONT},
+    {8 * MiB, "huge", HAK_REG_HUGE_HEAD, HAK_REG_HUGE_CONT},
+    {80 * MiB, "huge", HAK_REG_HUGE_HEAD, HAK_REG_HUGE_CONT},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     size_t size = cases[i].size;
@@ -109,14 +116,16 @@ static void big_tiers(void)
        (unsigned long long)(after.large_allocs - before.large_allocs),
        (unsigned long long)(after.huge_allocs - before.huge_allocs));
     memset(p, 0x5a, size);
-    /* Every unit of the block (the head unit is where the mapping starts). */
+    /* Every unit of the block (the head unit is where the mapping starts;
+     * a packed block's units are all packed units). */
     unsigned bad = 0;
     for (size_t off = 0; off < size; off += HAK_SS_SIZE / 2)
       bad += !tier_is(p + off, cases[i].tier);
     bad += !tier_is(p + size - 1, cases[i].tier);
-    ok(hak_reg_lookup(p) == HAK_REG_HUGE_HEAD && units_are(p, size, HAK_REG_HUGE_HEAD, HAK_REG_HUGE_CONT) &&
+    ok(hak_reg_lookup(p) == cases[i].head && units_are(p, size, cases[i].head, cases[i].rest) &&
            bad == 0,
-       "%zu B: head unit then continuation units, tier %s everywhere", size, cases[i].tier);
+       "%zu B: registry kinds %u then %u, tier %s everywhere", size, cases[i].head, cases[i].rest,
+       cases[i].tier);
     hak_free(p);
   }
 }
@@ -148,14 +157,15 @@ static void freed_units(void)
     ok(units_are(p, big, HAK_REG_NONE, HAK_REG_NONE),
        "a freed huge block larger than the cache: its units read HAK_REG_NONE at once");
   }
-  /* Cacheable blocks: their units are given back at the latest by a trim. */
-  char *h = hak_malloc(8 * MiB), *l = hak_malloc(100 * 1024);
-  if (ok(h && l, "an 8 MiB and a 100 KiB block")) {
+  /* Cacheable blocks with mappings of their own: their units are given
+   * back at the latest by a trim.  (tier_pack checks packed units.) */
+  char *h = hak_malloc(8 * MiB), *l = hak_malloc(600 * 1024);
+  if (ok(h && l, "an 8 MiB and a 600 KiB block")) {
     hak_free(h);
     hak_free(l);
     hak_malloc_trim(0);
     ok(units_are(h, 8 * MiB, HAK_REG_NONE, HAK_REG_NONE) &&
-           units_are(l, 100 * 1024, HAK_REG_NONE, HAK_REG_NONE),
+           units_are(l, 600 * 1024, HAK_REG_NONE, HAK_REG_NONE),
        "after free and malloc_trim(0) the units of both read HAK_REG_NONE");
   }
 }
@@ -163,7 +173,7 @@ static void freed_units(void)
 int main(void)
 {
   unit_watchdog(60);
-  plan(8 + 18 + 18 + 5 + 4);
+  plan(8 + 18 + 24 + 5 + 4);
   foreign_addresses();
   small_tiers();
   big_tiers();

@@ -1,0 +1,159 @@
+/* pack.c - Large blocks packed into shared 2 MiB units.
+ *
+ * A Large block of at most HAK_PACK_MAX bytes that malloc asks for (not
+ * aligned beyond 64 bytes, not grown by realloc) takes a slot of a unit
+ * that holds blocks of its ACE bin only, so it costs its own size of
+ * address space, not a 2 MiB span.  A unit is one 2 MiB-aligned mapping
+ * (registry kind HAK_REG_LARGE_PACK): its first page is struct pack, then
+ * nslots slots of `stride` bytes (the bin's mapping size), each starting
+ * with the struct hak_big of the block it holds.  Any address maps to its
+ * slot by arithmetic, so a free needs no lookup beyond the registry byte
+ * and the header's magic.
+ *
+ * A slot is taken while its block is live and while the ACE caches it.
+ * A slot the ACE lets go is purged whole (its header reads zero, so a late
+ * free of the block is reported) and is free for the next block of the
+ * bin; a unit whose slots are all free is unmapped, except the bin's last
+ * one, so a bin used one block at a time does not map and unmap a unit
+ * per block.
+ */
+#include "internal.h"
+
+#define PACK_MAGIC 0x48414b4d5041434bull /* "HAKMPACK" */
+
+struct pack {
+  uint64_t magic;
+  uint32_t stride;        /* bytes per slot, a page multiple */
+  uint32_t nslots;        /* at most 32 */
+  uint32_t taken;         /* bit i: slot i holds a block (under the bin's lock) */
+  int bin;
+  struct pack *next;      /* the bin's units (under the bin's lock) */
+};
+
+static struct pack_bin {
+  hak_lock_t lock;
+  struct pack *units; /* units with a free slot first */
+  unsigned count;     /* units mapped */
+} bins[HAK_PACK_BINS];
+
+static uint32_t all_slots(const struct pack *u)
+{
+  return u->nslots == 32 ? UINT32_MAX : (1u << u->nslots) - 1;
+}
+
+static char *slot_addr(struct pack *u, unsigned i)
+{
+  return (char *)u + hak_os_page_size() + (size_t)i * u->stride;
+}
+
+static struct pack *pack_new(int bin)
+{
+  size_t page = hak_os_page_size();
+  struct pack *u = hak_os_map(HAK_SS_SIZE, HAK_SS_SIZE, "hakmem large");
+  if (!u)
+    return NULL;
+  if (!hak_opt[HAK_OPT_THP])
+    hak_os_hugepages(u, HAK_SS_SIZE, false);
+  u->magic = PACK_MAGIC;
+  u->stride = (uint32_t)((HAK_BIG_MIN_OFFSET + hak_ace_bin_size(bin) + page - 1) & ~(page - 1));
+  u->nslots = (uint32_t)((HAK_SS_SIZE - page) / u->stride);
+  if (u->nslots > 32)
+    u->nslots = 32;
+  u->bin = bin;
+  hak_reg_set((uintptr_t)u, HAK_SS_SIZE, HAK_REG_LARGE_PACK, HAK_REG_LARGE_PACK);
+  return u;
+}
+
+static void unlink_unit(struct pack_bin *c, struct pack *u)
+{
+  struct pack **pp = &c->units;
+  while (*pp != u)
+    pp = &(*pp)->next;
+  *pp = u->next;
+}
+
+struct hak_big *hak_pack_take(int bin)
+{
+  HAK_ASSERT(bin >= 0 && bin < HAK_PACK_BINS);
+  struct pack_bin *c = &bins[bin];
+  hak_lock(&c->lock);
+  struct pack *u = c->units;
+  if (!u || u->taken == all_slots(u)) { /* units with a free slot come first */
+    u = pack_new(bin);
+    if (!u) {
+      hak_unlock(&c->lock);
+      return NULL;
+    }
+    u->next = c->units;
+    c->units = u;
+    c->count++;
+  }
+  unsigned i = (unsigned)__builtin_ctz(~u->taken);
+  u->taken |= 1u << i;
+  if (u->taken == all_slots(u) && u->next) { /* full: behind the others */
+    unlink_unit(c, u);
+    struct pack **pp = &c->units;
+    while (*pp)
+      pp = &(*pp)->next;
+    *pp = u;
+    u->next = NULL;
+  }
+  hak_unlock(&c->lock);
+  struct hak_big *b = (struct hak_big *)slot_addr(u, i);
+  b->magic = HAK_BIG_MAGIC;
+  b->span = u->stride;
+  b->used = u->stride;
+  b->offset = HAK_BIG_MIN_OFFSET;
+  b->bin = (int16_t)bin;
+  b->packed = true;
+  return b;
+}
+
+struct hak_big *hak_pack_hdr(const void *p)
+{
+  uintptr_t base = (uintptr_t)p & ~(uintptr_t)HAK_SS_MASK;
+  struct pack *u = (struct pack *)base;
+  size_t page = hak_os_page_size(), off = (uintptr_t)p - base;
+  if (off < page || u->magic != PACK_MAGIC)
+    return NULL;
+  size_t i = (off - page) / u->stride;
+  return i < u->nslots ? (struct hak_big *)slot_addr(u, (unsigned)i) : NULL;
+}
+
+void hak_pack_release(struct hak_big *b)
+{
+  struct pack *u = (struct pack *)((uintptr_t)b & ~(uintptr_t)HAK_SS_MASK);
+  struct pack_bin *c = &bins[u->bin];
+  unsigned i = (unsigned)(((char *)b - slot_addr(u, 0)) / u->stride);
+  b->magic = 0;
+  hak_os_purge(b, u->stride);
+  hak_lock(&c->lock);
+  bool was_full = u->taken == all_slots(u);
+  u->taken &= ~(1u << i);
+  bool drop = u->taken == 0 && c->count > 1;
+  if (drop || was_full) {
+    unlink_unit(c, u);
+    if (drop) {
+      c->count--;
+      /* The unit stops being HAKMEM's before another mapping may take it. */
+      hak_reg_set((uintptr_t)u, HAK_SS_SIZE, HAK_REG_NONE, HAK_REG_NONE);
+      hak_os_unmap(u, HAK_SS_SIZE);
+    } else { /* it has a free slot now: to the front */
+      u->next = c->units;
+      c->units = u;
+    }
+  }
+  hak_unlock(&c->lock);
+}
+
+void hak_pack_atfork_prepare(void)
+{
+  for (unsigned i = 0; i < HAK_PACK_BINS; i++)
+    hak_lock(&bins[i].lock);
+}
+
+void hak_pack_atfork_parent(void)
+{
+  for (unsigned i = 0; i < HAK_PACK_BINS; i++)
+    hak_unlock(&bins[i].lock);
+}

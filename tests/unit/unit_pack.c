@@ -1,0 +1,235 @@
+/* unit_pack.c - packed Large blocks (src/pack.c).
+ *
+ * Large blocks of the first HAK_PACK_BINS ACE bins share 2 MiB units:
+ * - the constant matches the bins (the last packed bin is 512 KiB);
+ * - 40 blocks of 100 KiB take 3 units, not 40 spans; they do not overlap,
+ *   keep their contents, and each has its whole slot as usable size;
+ * - an address anywhere in a block finds its header; the unit's own page
+ *   and the tail past the last slot find none;
+ * - with the ACE cache off, a freed block's slot is purged (its header
+ *   reads zero) and unmapped with its unit once empty, but the bin keeps
+ *   one unit; the next block reuses a slot without mapping;
+ * - realloc shrinks a packed block in place and grows it into a mapping of
+ *   its own, contents kept, which then grows in place; an aligned block
+ *   never packs;
+ * - realloc growing a mid block past 32 KiB gives it a Large mapping of its
+ *   own; a Large block shrinking to 32..64 KiB stays in place unless it
+ *   would keep less than a quarter of itself;
+ * - two threads allocating and freeing packed blocks at once keep every
+ *   block's contents. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+
+#define KiB ((size_t)1 << 10)
+#define N 40
+
+static uintptr_t unit_of(const void *p) { return (uintptr_t)p >> HAK_SS_SHIFT; }
+
+/* The usable size of a Large block of size's bin: its slot (header and
+ * block, whole pages) less the header. */
+static size_t bin_usable(size_t size)
+{
+  size_t page = hak_os_page_size();
+  return ((HAK_BIG_MIN_OFFSET + hak_ace_bin_size(hak_ace_bin(size, 0)) + page - 1) & ~(page - 1)) -
+         HAK_BIG_MIN_OFFSET;
+}
+
+static void bins(void)
+{
+  ok(hak_ace_bin_size(HAK_PACK_BINS - 1) == HAK_PACK_MAX && hak_ace_bin_size(HAK_PACK_BINS) > HAK_PACK_MAX,
+     "the packed bins are those up to %zu bytes (last %zu, next %zu)", (size_t)HAK_PACK_MAX,
+     hak_ace_bin_size(HAK_PACK_BINS - 1), hak_ace_bin_size(HAK_PACK_BINS));
+}
+
+static int by_addr(const void *a, const void *b)
+{
+  uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void shared_units(void)
+{
+  char *p[N];
+  uintptr_t sorted[N], units[N];
+  unsigned nunits = 0, kind_bad = 0, usable_bad = 0, content_bad = 0;
+  size_t usable = bin_usable(100 * KiB);
+  for (int i = 0; i < N; i++) {
+    p[i] = hak_malloc(100 * KiB);
+    if (!p[i])
+      bail_out("hak_malloc(100 KiB) failed");
+    memset(p[i], i, 100 * KiB);
+    kind_bad += hak_reg_lookup(p[i]) != HAK_REG_LARGE_PACK;
+    usable_bad += hak_malloc_usable_size(p[i]) != usable;
+    sorted[i] = (uintptr_t)p[i];
+    unsigned u = 0;
+    while (u < nunits && units[u] != unit_of(p[i]))
+      u++;
+    if (u == nunits)
+      units[nunits++] = unit_of(p[i]);
+  }
+  qsort(sorted, N, sizeof sorted[0], by_addr);
+  unsigned overlap = 0;
+  for (int i = 1; i < N; i++)
+    overlap += sorted[i] - sorted[i - 1] < usable;
+  for (int i = 0; i < N; i++)
+    for (size_t j = 0; j < 100 * KiB; j += 4093)
+      content_bad += (unsigned char)p[i][j] != (unsigned char)i;
+  is_int(kind_bad, 0, "%d blocks of 100 KiB are in packed units", N);
+  ok(nunits <= 3, "they share %u units", nunits);
+  is_int(usable_bad, 0, "each one's usable size is its slot's, %zu", usable);
+  is_int(overlap, 0, "no two overlap");
+  is_int(content_bad, 0, "each keeps its contents");
+
+  struct hak_big *h = hak_pack_hdr(p[0] + 50 * KiB);
+  ok(h && (char *)h + h->offset == p[0] && h->packed, "an address inside a block finds its header");
+  char *base = (char *)(unit_of(p[0]) << HAK_SS_SHIFT);
+  ok(hak_pack_hdr(base + 100) == NULL, "the unit's own page is in no slot");
+  size_t page = hak_os_page_size(), stride = usable + HAK_BIG_MIN_OFFSET;
+  size_t end = page + (HAK_SS_SIZE - page) / stride * stride; /* past the last slot */
+  ok(end < HAK_SS_SIZE && hak_pack_hdr(base + end) == NULL && hak_pack_hdr(base + end - 1) != NULL,
+     "the tail past the last slot is in none (slots end at %zu)", end);
+  for (int i = 0; i < N; i++)
+    hak_free(p[i]);
+}
+
+static void release(void)
+{
+  long delay = hak_opt[HAK_OPT_PURGE_DELAY_MS];
+  hak_malloc_trim(0);
+  hak_opt[HAK_OPT_PURGE_DELAY_MS] = 0; /* the ACE caches nothing */
+  hak_stats_t s0, s1, s2;
+  hak_stats_get(&s0);
+  char *p[N];
+  for (int i = 0; i < N; i++) {
+    p[i] = hak_malloc(300 * KiB);
+    if (!p[i])
+      bail_out("hak_malloc(300 KiB) failed");
+    memset(p[i], 0xee, 300 * KiB);
+  }
+  hak_stats_get(&s1);
+  /* 300 KiB: bin 320 KiB, six slots a unit. */
+  ok(s1.mapped - s0.mapped <= 7 * HAK_SS_SIZE, "%d blocks of 300 KiB mapped %llu MiB", N,
+     (unsigned long long)((s1.mapped - s0.mapped) >> 20));
+  for (int i = 0; i < N; i++)
+    hak_free(p[i]);
+  hak_stats_get(&s2);
+  ok(s2.mapped <= s0.mapped + HAK_SS_SIZE, "freed, all their units but one are unmapped (%lld KiB left)",
+     (long long)(s2.mapped - s0.mapped) / 1024);
+  char *q = hak_malloc(300 * KiB);
+  hak_stats_t s3;
+  hak_stats_get(&s3);
+  ok(q && s3.mapped == s2.mapped, "the next block takes a slot of the unit kept");
+  unsigned nonzero = 0;
+  for (size_t j = 0; q && j < 300 * KiB; j++)
+    nonzero += q[j] != 0;
+  is_int(nonzero, 0, "a released slot reads zero when reused");
+  struct hak_big *h = hak_pack_hdr(q);
+  hak_free(q);
+  ok(h && h->magic == 0, "a released slot's header reads zero (a late free is reported)");
+  hak_opt[HAK_OPT_PURGE_DELAY_MS] = delay;
+}
+
+static void realloc_moves(void)
+{
+  char *p = hak_malloc(100 * KiB);
+  if (!p)
+    bail_out("hak_malloc failed");
+  memset(p, 0x3c, 100 * KiB);
+  char *q = hak_realloc(p, 90 * KiB);
+  ok(q == p && hak_malloc_usable_size(q) == bin_usable(90 * KiB),
+     "realloc to a smaller bin stays in place (usable %zu)", hak_malloc_usable_size(q));
+  char *r = hak_realloc(q, 200 * KiB);
+  unsigned bad = 0;
+  for (size_t j = 0; r && j < 90 * KiB; j++)
+    bad += (unsigned char)r[j] != 0x3c;
+  ok(r && hak_reg_lookup(r) == HAK_REG_HUGE_HEAD && bad == 0,
+     "realloc to 200 KiB moves it to a mapping of its own, contents kept");
+  if (r)
+    memset(r, 0x3c, 200 * KiB);
+  char *s = r ? hak_realloc(r, 400 * KiB) : NULL;
+  ok(s == r && s != NULL, "which then grows in place");
+  hak_free(s ? s : r);
+
+  /* Between the mid and Large tiers. */
+  char *m = hak_malloc(20 * KiB), *m2 = m ? hak_realloc(m, 30 * KiB) : NULL;
+  ok(m2 && hak_reg_lookup(m2) == HAK_REG_SS_MID, "realloc of 20 KiB to 30 KiB stays in the mid tier");
+  if (m2)
+    memset(m2, 0x5e, 30 * KiB);
+  char *g = m2 ? hak_realloc(m2, 40 * KiB) : NULL;
+  bad = 0;
+  for (size_t j = 0; g && j < 30 * KiB; j++)
+    bad += (unsigned char)g[j] != 0x5e;
+  ok(g && hak_reg_lookup(g) == HAK_REG_HUGE_HEAD && hak_malloc_usable_size(g) == bin_usable(65 * KiB) &&
+         bad == 0,
+     "realloc growing it to 40 KiB gives the smallest Large bin, in a mapping of its own");
+  char *big = hak_realloc(g, 128 * KiB), *back = big ? hak_realloc(big, 40 * KiB) : NULL;
+  ok(back && back == big && hak_malloc_usable_size(back) == bin_usable(65 * KiB),
+     "128 KiB shrunk to 40 KiB stays in place as the smallest Large bin");
+  char *huge = back ? hak_realloc(back, 1024 * KiB) : NULL, *down = huge ? hak_realloc(huge, 40 * KiB) : NULL;
+  ok(down && hak_reg_lookup(down) == HAK_REG_SS_MID, "1 MiB shrunk to 40 KiB moves to the mid tier");
+  hak_free(down);
+
+  void *a = NULL;
+  ok(hak_posix_memalign(&a, 4096, 100 * KiB) == 0 && hak_reg_lookup(a) == HAK_REG_HUGE_HEAD,
+     "a 4096-aligned 100 KiB block has a mapping of its own");
+  hak_free(a);
+}
+
+#define ROUNDS 3000
+static void *churn(void *arg)
+{
+  unsigned seed = (unsigned)(uintptr_t)arg, *bad = malloc(sizeof *bad);
+  char *slot[8] = {0};
+  *bad = 0;
+  for (int i = 0; i < ROUNDS; i++) {
+    seed = seed * 1103515245u + 12345u;
+    unsigned k = (seed >> 8) % 8;
+    if (slot[k]) {
+      size_t n = hak_malloc_usable_size(slot[k]);
+      for (size_t j = 0; j < n; j += 1021)
+        *bad += slot[k][j] != (char)k;
+      hak_free(slot[k]);
+    }
+    size_t size = 65 * KiB + (seed >> 12) % (400 * KiB);
+    slot[k] = hak_malloc(size);
+    if (!slot[k])
+      bail_out("hak_malloc(%zu) failed", size);
+    memset(slot[k], (char)k, hak_malloc_usable_size(slot[k]));
+  }
+  for (int k = 0; k < 8; k++)
+    hak_free(slot[k]);
+  return bad;
+}
+
+static void threads(void)
+{
+  pthread_t t[2];
+  unsigned total = 0;
+  for (int i = 0; i < 2; i++)
+    if (pthread_create(&t[i], NULL, churn, (void *)(uintptr_t)(i + 1)) != 0)
+      bail_out("pthread_create failed");
+  for (int i = 0; i < 2; i++) {
+    void *r;
+    pthread_join(t[i], &r);
+    total += *(unsigned *)r;
+    free(r);
+  }
+  is_int(total, 0, "two threads, %d packed blocks each: every byte checked kept", ROUNDS);
+}
+
+int main(void)
+{
+  unit_watchdog(60);
+  plan(1 + 8 + 5 + 8 + 1);
+  hak_init();
+  bins();
+  shared_units();
+  release();
+  realloc_moves();
+  threads();
+  return done_testing();
+}
