@@ -41,6 +41,8 @@ static uint32_t cap_limit(unsigned cls)
   uint32_t by_bytes = HAK_TCACHE_BYTES / hak_class_size[cls];
   if (by_bytes < HAK_TCACHE_MIN_BLOCKS)
     by_bytes = HAK_TCACHE_MIN_BLOCKS;
+  if (by_bytes > HAK_TCACHE_MAX_BYTES / hak_class_size[cls])
+    by_bytes = HAK_TCACHE_MAX_BYTES / hak_class_size[cls];
   return lim < by_bytes ? lim : by_bytes;
 }
 

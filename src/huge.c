@@ -40,7 +40,7 @@ static struct hak_big *hdr_of(const void *p, unsigned reg)
 static char *reserve(size_t span, size_t align)
 {
   int saved = errno;
-  char *p = hak_os_map(span, align, NULL);
+  char *p = hak_os_map(span, align, "hakmem large");
   errno = saved;
   if (p && !hak_opt[HAK_OPT_THP])
     hak_os_hugepages(p, span, false);
@@ -81,13 +81,19 @@ void hak_big_resize(struct hak_big *b, size_t used)
   b->used = used;
 }
 
+static void count_mapfail(size_t bytes)
+{
+  (void)bytes;
+  atomic_fetch_add_explicit(&hak_gstats.ace_fail_mapfail, 1, memory_order_relaxed);
+  HAK_TRACE(HAK_OPT_ACE_TRACE, "ACE failure MapFail: the OS refused %zu bytes", bytes);
+}
+
 static struct hak_big *map_new(size_t used, size_t offset, size_t align)
 {
   size_t span = round_up(used, HAK_SS_SIZE);
   char *base = reserve(span, align > HAK_SS_SIZE ? align : HAK_SS_SIZE);
   if (!base) {
-    atomic_fetch_add_explicit(&hak_gstats.ace_fail_mapfail, 1, memory_order_relaxed);
-    HAK_TRACE(HAK_OPT_ACE_TRACE, "ACE failure MapFail: the OS refused %zu bytes", span);
+    count_mapfail(span);
     return NULL;
   }
   struct hak_big *b = (struct hak_big *)base;
@@ -107,7 +113,9 @@ void *hak_big_alloc(size_t size, size_t align, unsigned flags)
     errno = ENOMEM;
     return NULL;
   }
-  struct hak_big *b = hak_ace_take(size, align);
+  int bin = hak_ace_bin(size, align);
+  bool packed = bin >= 0 && bin < HAK_PACK_BINS && !(flags & HAK_BIG_GROW);
+  struct hak_big *b = hak_ace_take(size, align, packed);
   if (b) {
     /* A purged mapping reads as zero except in its header page. */
     if (flags & HAK_BIG_ZERO) {
@@ -115,11 +123,10 @@ void *hak_big_alloc(size_t size, size_t align, unsigned flags)
       memset((char *)b + b->offset, 0, dirty < size ? dirty : size);
     }
   } else {
-    int bin = hak_ace_bin(size, align);
     size_t usable = bin >= 0 ? hak_ace_bin_size(bin) : size;
-    if (bin >= 0 && bin < HAK_PACK_BINS && !(flags & HAK_BIG_GROW))
-      b = hak_pack_take(bin); /* a fresh or purged slot: zero */
-    else
+    if (packed && !(b = hak_pack_take(bin))) /* a fresh or purged slot: zero */
+      count_mapfail(HAK_SS_SIZE);
+    else if (!packed)
       b = map_new(round_up(offset + usable, page), offset, align);
     if (!b) {
       errno = ENOMEM;
@@ -196,8 +203,8 @@ void *hak_big_realloc(void *p, unsigned reg, size_t size)
   }
   /* The new extent: a whole ACE bin (so the mapping stays cacheable) or,
    * for Huge and aligned blocks, just the pages needed.  The pages grow or
-   * shrink in place inside the span, or move with mremap: no copy, unless
-   * the kernel refuses the move. */
+   * shrink in place inside the span (or slot), or move with mremap: no
+   * copy, unless the block is packed or the kernel refuses the move. */
   int bin = b->offset == HAK_BIG_MIN_OFFSET ? hak_ace_bin(size, 0) : -1;
   if (bin >= 0 && bin == b->bin)
     return p;

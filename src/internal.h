@@ -7,8 +7,9 @@
  *   shared_pool.c  the Shared Pool: SuperSlabs and slab states, acquire/release
  *   sizeclass.c    size classes of the tiny and mid tiers
  *   registry.c     "did HAKMEM allocate this address?" in O(1)
- *   large.c        the Large tier and its ACE (Adaptive Cache Engine)
- *   huge.c         the Huge tier: direct mappings
+ *   large.c        the ACE (Adaptive Cache Engine): caches of freed Large/Huge blocks
+ *   pack.c         Large blocks up to 512 KiB packed into shared 2 MiB units
+ *   huge.c         Large and Huge blocks: allocation, mappings of their own, realloc
  *   os.c           mmap/munmap/madvise, page size, clock
  *   options.c      the HAKMEM_* table          stats.c   statistics
  *   report.c       write(2)-based messages     init.c    start-up, fork, exit
@@ -255,13 +256,14 @@ void hak_pool_atfork_child(void);
 /* Threads: caches and heaps                                           */
 
 /* A thread cache holds at most this many bytes of one class, but room for
- * HAK_TCACHE_MIN_BLOCKS blocks at least, and never more than
- * HAKMEM_TCACHE_MAX blocks.  With fewer than 32 blocks of 8 to 32 KiB a
+ * HAK_TCACHE_MIN_BLOCKS blocks at least (1 MiB at most: 16 blocks of
+ * 64 KiB), and never more than HAKMEM_TCACHE_MAX blocks.  With fewer than 32 blocks of 8 to 32 KiB a
  * program that frees and allocates such blocks at random overflows and
  * refills its caches so often that the slab traffic costs about 10% of
  * its time (bench_mid_large_mt). */
 #define HAK_TCACHE_BYTES (256 * 1024)
 #define HAK_TCACHE_MIN_BLOCKS 32
+#define HAK_TCACHE_MAX_BYTES (1024 * 1024)
 /* A refill carves at most this many bytes of never-used blocks (one block
  * at least): carving writes each block, making its page resident, so a
  * cache is filled from fresh memory only as fast as the program uses it.
@@ -398,7 +400,7 @@ void hak_pack_atfork_parent(void);
 #define HAK_ACE_BINS 20 /* four per doubling above HAK_MID_MAX, to 2 MiB */
 int hak_ace_bin(size_t size, size_t align);       /* -1: outside the ACE classes */
 size_t hak_ace_bin_size(int bin);
-struct hak_big *hak_ace_take(size_t size, size_t align);
+struct hak_big *hak_ace_take(size_t size, size_t align, bool packed);
 bool hak_ace_put(struct hak_big *b);
 bool hak_ace_purge(bool force, bool *released);
 void hak_ace_atfork_prepare(void);

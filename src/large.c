@@ -105,7 +105,7 @@ static struct hak_big *take_huge(size_t size, size_t align)
   return b;
 }
 
-struct hak_big *hak_ace_take(size_t size, size_t align)
+struct hak_big *hak_ace_take(size_t size, size_t align, bool packed)
 {
   int bin = hak_ace_bin(size, align);
   if (bin < 0) {
@@ -116,9 +116,15 @@ struct hak_big *hak_ace_take(size_t size, size_t align)
   }
   struct ace_bin *c = &bins[bin];
   hak_lock(&c->lock);
-  struct hak_big *b = c->head;
+  /* The most recent of the kind asked for: a packed slot never serves a
+   * block that must grow in place, nor a mapping of its own a block that
+   * fits a slot. */
+  struct hak_big **pp = &c->head;
+  while (*pp && (*pp)->packed != packed)
+    pp = &(*pp)->next;
+  struct hak_big *b = *pp;
   if (b) {
-    c->head = b->next;
+    *pp = b->next;
     c->count--;
     c->miss_run = 0;
     c->hits_since_purge++;

@@ -36,9 +36,9 @@ static _Atomic uintptr_t aligned_low;
 /* Maps size bytes aligned to align (a power of two above the page size)
  * right below the latest aligned mapping, or anywhere (mapping align bytes
  * more and trimming); NULL when the OS refuses.  Packed this way,
- * SuperSlabs and Large spans are neighbours with the same protection and
- * flags, so the kernel merges them into few mappings: their number, which
- * vm.max_map_count limits, does not grow with the number of blocks. */
+ * neighbours of one kind (same protection, flags and name) merge into one
+ * mapping: the number of mappings, which vm.max_map_count limits, does not
+ * grow with the number of blocks. */
 static char *map_aligned(size_t size, size_t align)
 {
   uintptr_t low = atomic_load_explicit(&aligned_low, memory_order_relaxed);

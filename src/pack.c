@@ -27,13 +27,14 @@ struct pack {
   uint32_t nslots;        /* at most 32 */
   uint32_t taken;         /* bit i: slot i holds a block (under the bin's lock) */
   int bin;
-  struct pack *next;      /* the bin's units (under the bin's lock) */
+  struct pack *next, *prev; /* on the bin's partial or full list (under its lock) */
 };
 
 static struct pack_bin {
   hak_lock_t lock;
-  struct pack *units; /* units with a free slot first */
-  unsigned count;     /* units mapped */
+  struct pack *partial; /* units with a free slot */
+  struct pack *full;
+  unsigned count;       /* units mapped */
 } bins[HAK_PACK_BINS];
 
 static uint32_t all_slots(const struct pack *u)
@@ -44,6 +45,25 @@ static uint32_t all_slots(const struct pack *u)
 static char *slot_addr(struct pack *u, unsigned i)
 {
   return (char *)u + hak_os_page_size() + (size_t)i * u->stride;
+}
+
+static void push(struct pack **list, struct pack *u)
+{
+  u->prev = NULL;
+  u->next = *list;
+  if (*list)
+    (*list)->prev = u;
+  *list = u;
+}
+
+static void unlink_from(struct pack **list, struct pack *u)
+{
+  if (u->prev)
+    u->prev->next = u->next;
+  else
+    *list = u->next;
+  if (u->next)
+    u->next->prev = u->prev;
 }
 
 static struct pack *pack_new(int bin)
@@ -64,39 +84,26 @@ static struct pack *pack_new(int bin)
   return u;
 }
 
-static void unlink_unit(struct pack_bin *c, struct pack *u)
-{
-  struct pack **pp = &c->units;
-  while (*pp != u)
-    pp = &(*pp)->next;
-  *pp = u->next;
-}
-
 struct hak_big *hak_pack_take(int bin)
 {
   HAK_ASSERT(bin >= 0 && bin < HAK_PACK_BINS);
   struct pack_bin *c = &bins[bin];
   hak_lock(&c->lock);
-  struct pack *u = c->units;
-  if (!u || u->taken == all_slots(u)) { /* units with a free slot come first */
-    u = pack_new(bin);
-    if (!u) {
-      hak_unlock(&c->lock);
+  while (!c->partial) { /* map outside the lock; another thread may add one meanwhile */
+    hak_unlock(&c->lock);
+    struct pack *u = pack_new(bin);
+    if (!u)
       return NULL;
-    }
-    u->next = c->units;
-    c->units = u;
+    hak_lock(&c->lock);
+    push(&c->partial, u);
     c->count++;
   }
+  struct pack *u = c->partial;
   unsigned i = (unsigned)__builtin_ctz(~u->taken);
   u->taken |= 1u << i;
-  if (u->taken == all_slots(u) && u->next) { /* full: behind the others */
-    unlink_unit(c, u);
-    struct pack **pp = &c->units;
-    while (*pp)
-      pp = &(*pp)->next;
-    *pp = u;
-    u->next = NULL;
+  if (u->taken == all_slots(u)) {
+    unlink_from(&c->partial, u);
+    push(&c->full, u);
   }
   hak_unlock(&c->lock);
   struct hak_big *b = (struct hak_big *)slot_addr(u, i);
@@ -128,22 +135,21 @@ void hak_pack_release(struct hak_big *b)
   b->magic = 0;
   hak_os_purge(b, u->stride);
   hak_lock(&c->lock);
-  bool was_full = u->taken == all_slots(u);
+  if (u->taken == all_slots(u)) {
+    unlink_from(&c->full, u);
+    push(&c->partial, u);
+  }
   u->taken &= ~(1u << i);
   bool drop = u->taken == 0 && c->count > 1;
-  if (drop || was_full) {
-    unlink_unit(c, u);
-    if (drop) {
-      c->count--;
-      /* The unit stops being HAKMEM's before another mapping may take it. */
-      hak_reg_set((uintptr_t)u, HAK_SS_SIZE, HAK_REG_NONE, HAK_REG_NONE);
-      hak_os_unmap(u, HAK_SS_SIZE);
-    } else { /* it has a free slot now: to the front */
-      u->next = c->units;
-      c->units = u;
-    }
+  if (drop) {
+    unlink_from(&c->partial, u);
+    c->count--;
+    /* The unit stops being HAKMEM's before another mapping may take it. */
+    hak_reg_set((uintptr_t)u, HAK_SS_SIZE, HAK_REG_NONE, HAK_REG_NONE);
   }
   hak_unlock(&c->lock);
+  if (drop)
+    hak_os_unmap(u, HAK_SS_SIZE);
 }
 
 void hak_pack_atfork_prepare(void)

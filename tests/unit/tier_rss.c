@@ -42,8 +42,8 @@ static void plan_sizes(void)
     size_t lo, hi, budget;
   } tier[4] = {
     {16, 1024, 64 * MiB},
-    {1025, 32 * KiB, 192 * MiB},
-    {32 * KiB + 1, 2 * MiB, 384 * MiB},
+    {1025, 64 * KiB, 192 * MiB},
+    {64 * KiB + 1, 2 * MiB, 384 * MiB},
     {2 * MiB + 1, 16 * MiB, 384 * MiB},
   };
   size_t left[4];

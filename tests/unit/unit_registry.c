@@ -158,7 +158,7 @@ static void freed_units(void)
        "a freed huge block larger than the cache: its units read HAK_REG_NONE at once");
   }
   /* Cacheable blocks with mappings of their own: their units are given
-   * back at the latest by a trim.  (tier_pack checks packed units.) */
+   * back at the latest by a trim.  (unit_pack checks packed units.) */
   char *h = hak_malloc(8 * MiB), *l = hak_malloc(600 * 1024);
   if (ok(h && l, "an 8 MiB and a 600 KiB block")) {
     hak_free(h);
