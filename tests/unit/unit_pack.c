@@ -8,7 +8,8 @@
  *   and the tail past the last slot find none;
  * - with the ACE cache off, a freed block's slot is purged (its header
  *   reads zero) and unmapped with its unit once empty, but the bin keeps
- *   one unit; the next block reuses a slot without mapping;
+ *   one unit; the next block reuses a slot without mapping; with the
+ *   cache on, a freed block is cached and a trim frees its slot;
  * - realloc shrinks a packed block in place and grows it into a mapping of
  *   its own, contents kept, which then grows in place; an aligned block
  *   never packs;
@@ -133,6 +134,19 @@ static void release(void)
   hak_free(q);
   ok(h && h->magic == 0, "a released slot's header reads zero (a late free is reported)");
   hak_opt[HAK_OPT_PURGE_DELAY_MS] = delay;
+
+  /* With the cache on: a freed block waits in the ACE, and a trim (a
+   * forced purge pass) lets its slot go. */
+  char *c = hak_malloc(300 * KiB);
+  if (!c)
+    bail_out("hak_malloc(300 KiB) failed");
+  memset(c, 0x77, 300 * KiB);
+  struct hak_big *ch = hak_pack_hdr(c);
+  hak_free(c);
+  ok(ch->magic == HAK_BIG_MAGIC && ch->state == HAK_BIG_CACHED, "a freed packed block is cached by the ACE");
+  hak_malloc_trim(0);
+  ok(hak_reg_lookup(c) != HAK_REG_LARGE_PACK || ch->magic == 0,
+     "malloc_trim(0) frees its slot (its header reads zero, or its unit is gone)");
 }
 
 static void realloc_moves(void)
@@ -237,7 +251,7 @@ static void threads(void)
 int main(void)
 {
   unit_watchdog(60);
-  plan(1 + 8 + 5 + 9 + 1);
+  plan(1 + 8 + 7 + 9 + 1);
   hak_init();
   bins();
   shared_units();
