@@ -42,8 +42,6 @@ static char *reserve(size_t span, size_t align)
   int saved = errno;
   char *p = hak_os_map(span, align, "hakmem large");
   errno = saved;
-  if (p && !hak_opt[HAK_OPT_THP])
-    hak_os_hugepages(p, span, false);
   return p;
 }
 
@@ -115,7 +113,7 @@ void *hak_big_alloc(size_t size, size_t align, unsigned flags)
   }
   int bin = hak_ace_bin(size, align);
   bool packed = bin >= 0 && bin < HAK_PACK_BINS && !(flags & HAK_BIG_GROW);
-  struct hak_big *b = hak_ace_take(size, align, packed);
+  struct hak_big *b = hak_ace_take(bin, size, align, packed);
   if (b) {
     /* A purged mapping reads as zero except in its header page. */
     if (flags & HAK_BIG_ZERO) {
@@ -123,11 +121,14 @@ void *hak_big_alloc(size_t size, size_t align, unsigned flags)
       memset((char *)b + b->offset, 0, dirty < size ? dirty : size);
     }
   } else {
-    size_t usable = bin >= 0 ? hak_ace_bin_size(bin) : size;
-    if (packed && !(b = hak_pack_take(bin))) /* a fresh or purged slot: zero */
-      count_mapfail(HAK_SS_SIZE);
-    else if (!packed)
+    if (packed) {
+      b = hak_pack_take(bin); /* a fresh or purged slot: zero */
+      if (!b)
+        count_mapfail(HAK_SS_SIZE);
+    } else {
+      size_t usable = bin >= 0 ? hak_ace_bin_size(bin) : size;
       b = map_new(round_up(offset + usable, page), offset, align);
+    }
     if (!b) {
       errno = ENOMEM;
       return NULL;

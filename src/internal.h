@@ -255,9 +255,10 @@ void hak_pool_atfork_child(void);
 /* ------------------------------------------------------------------ */
 /* Threads: caches and heaps                                           */
 
-/* A thread cache holds at most this many bytes of one class, but room for
- * HAK_TCACHE_MIN_BLOCKS blocks at least (1 MiB at most: 16 blocks of
- * 64 KiB), and never more than HAKMEM_TCACHE_MAX blocks.  With fewer than 32 blocks of 8 to 32 KiB a
+/* A thread cache holds at most HAK_TCACHE_BYTES of one class, but room for
+ * HAK_TCACHE_MIN_BLOCKS blocks at least, never more than
+ * HAK_TCACHE_MAX_BYTES (16 blocks of 64 KiB) and never more than
+ * HAKMEM_TCACHE_MAX blocks.  With fewer than 32 blocks of 8 to 32 KiB a
  * program that frees and allocates such blocks at random overflows and
  * refills its caches so often that the slab traffic costs about 10% of
  * its time (bench_mid_large_mt). */
@@ -400,7 +401,9 @@ void hak_pack_atfork_parent(void);
 #define HAK_ACE_BINS 20 /* four per doubling above HAK_MID_MAX, to 2 MiB */
 int hak_ace_bin(size_t size, size_t align);       /* -1: outside the ACE classes */
 size_t hak_ace_bin_size(int bin);
-struct hak_big *hak_ace_take(size_t size, size_t align, bool packed);
+/* A cached block of bin (hak_ace_bin(size, align)), packed or not; or a
+ * Huge one for bin -1; NULL when none. */
+struct hak_big *hak_ace_take(int bin, size_t size, size_t align, bool packed);
 bool hak_ace_put(struct hak_big *b);
 bool hak_ace_purge(bool force, bool *released);
 void hak_ace_atfork_prepare(void);
@@ -422,7 +425,6 @@ void *hak_os_map(size_t size, size_t align, const char *name);
 void *hak_os_map_at(void *p, size_t size);
 void hak_os_unmap(void *p, size_t size);
 void hak_os_purge(void *p, size_t size);
-void hak_os_hugepages(void *p, size_t size, bool on);
 size_t hak_os_page_size(void);
 uint64_t hak_now_ms(void);
 

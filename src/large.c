@@ -1,17 +1,17 @@
 /* large.c - the ACE (Adaptive Cache Engine): warm caches of freed Large
- * and Huge mappings.
+ * and Huge blocks.
  *
  * Large blocks (64 KiB .. 2 MiB) are rounded up to one of 20 bins, four
- * per doubling, and every mapping (or packed slot, pack.c) of a bin has the
- * same size, so a cached one serves the next request of its bin as it is:
- * no mmap or munmap.
+ * per doubling, and every block of a bin (in a mapping of its own or in a
+ * packed slot, pack.c) has the same size, so a cached one serves the next
+ * request of its bin and kind as it is: no mmap or munmap.
  * Each bin's cache limit adapts: a cache opens at its first miss, a run
  * of misses doubles its limit, a purge pass with no hit since the last one
  * halves it and unmaps (or frees the slot of) what no longer fits.  Cached
  * blocks are purged (MADV_DONTNEED, header page kept) after
- * HAKMEM_PURGE_DELAY_MS; the whole cache is bounded by HAKMEM_CACHE_MB.  Huge mappings (above 2 MiB) have a
- * small cache of their own (at most 8, with the same adaptive limit),
- * served best-fit.
+ * HAKMEM_PURGE_DELAY_MS; the whole cache is bounded by HAKMEM_CACHE_MB.
+ * Huge mappings (above 2 MiB) have a small cache of their own (at most 8,
+ * with the same adaptive limit), served best-fit.
  *
  * An allocation the ACE cannot serve is counted by cause, as users of
  * HAKMEM know them: Threshold (size or alignment outside the bins),
@@ -105,9 +105,8 @@ static struct hak_big *take_huge(size_t size, size_t align)
   return b;
 }
 
-struct hak_big *hak_ace_take(size_t size, size_t align, bool packed)
+struct hak_big *hak_ace_take(int bin, size_t size, size_t align, bool packed)
 {
-  int bin = hak_ace_bin(size, align);
   if (bin < 0) {
     atomic_fetch_add_explicit(&hak_gstats.ace_misses, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&hak_gstats.ace_fail_threshold, 1, memory_order_relaxed);

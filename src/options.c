@@ -13,7 +13,7 @@ const hak_option_desc hak_option_table[HAK_OPT_COUNT] = {
   [HAK_OPT_CHECK] = {"HAKMEM_CHECK", HAK_OPT_BOOL, 0, 0, 1, 0, "",
     "validate every free and every slab operation (slower; implies HAKMEM_TCACHE_MAX=0)"},
   [HAK_OPT_THP] = {"HAKMEM_THP", HAK_OPT_BOOL, 0, 0, 1, 0, "",
-    "allow transparent huge pages for SuperSlabs"},
+    "allow transparent huge pages in HAKMEM's mappings"},
   [HAK_OPT_CACHE_MB] = {"HAKMEM_CACHE_MB", HAK_OPT_INT, 64, 0, 1048576, 0, "MiB",
     "most memory the Large tier's ACE and the Huge tier's cache may hold"},
   [HAK_OPT_STATS] = {"HAKMEM_STATS", HAK_OPT_BOOL, 0, 0, 1, 0, "",

@@ -33,6 +33,20 @@ static _Atomic bool naming = true;
  * it when that range is free. */
 static _Atomic uintptr_t aligned_low;
 
+/* Maps size bytes at exactly p, where nothing may be mapped; NULL when
+ * the range is taken or the OS refuses. */
+static char *map_fixed(void *p, size_t size)
+{
+  char *q = mmap(p, size, PROT_READ | PROT_WRITE, MAP_FLAGS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (q == MAP_FAILED)
+    return NULL;
+  if (q != p) { /* a kernel before 4.17 took the address as a hint */
+    munmap(q, size);
+    return NULL;
+  }
+  return q;
+}
+
 /* Maps size bytes aligned to align (a power of two above the page size)
  * right below the latest aligned mapping, or anywhere (mapping align bytes
  * more and trimming); NULL when the OS refuses.  Packed this way,
@@ -43,13 +57,8 @@ static char *map_aligned(size_t size, size_t align)
 {
   uintptr_t low = atomic_load_explicit(&aligned_low, memory_order_relaxed);
   uintptr_t a = low > size ? (low - size) & ~(uintptr_t)(align - 1) : 0;
-  char *p = a ? mmap((void *)a, size, PROT_READ | PROT_WRITE, MAP_FLAGS | MAP_FIXED_NOREPLACE, -1, 0)
-              : MAP_FAILED;
-  if (p != MAP_FAILED && p != (char *)a) { /* a kernel before 4.17 took it as a hint */
-    munmap(p, size);
-    p = MAP_FAILED;
-  }
-  if (p == MAP_FAILED) {
+  char *p = a ? map_fixed((void *)a, size) : NULL;
+  if (!p) {
     size_t span = size + align;
     p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_FLAGS, -1, 0);
     if (p == MAP_FAILED)
@@ -63,6 +72,14 @@ static char *map_aligned(size_t size, size_t align)
   }
   atomic_store_explicit(&aligned_low, a, memory_order_relaxed);
   return (char *)a;
+}
+
+/* Mappings do not become transparent huge pages unless HAKMEM_THP allows
+ * it: a huge page would make a whole 2 MiB resident for one block. */
+static void no_hugepages(void *p, size_t size)
+{
+  if (!hak_opt[HAK_OPT_THP])
+    madvise(p, size, MADV_NOHUGEPAGE);
 }
 
 /* Maps size bytes (a multiple of the page size) aligned to align (a power
@@ -82,6 +99,7 @@ void *hak_os_map(size_t size, size_t align, const char *name)
     errno = ENOMEM;
     return NULL;
   }
+  no_hugepages(p, size);
   if (name && atomic_load_explicit(&naming, memory_order_relaxed) &&
       prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, size, (unsigned long)name) != 0 &&
       errno == EINVAL)
@@ -96,15 +114,12 @@ void *hak_os_map(size_t size, size_t align, const char *name)
 void *hak_os_map_at(void *p, size_t size)
 {
   int saved = errno;
-  void *q = mmap(p, size, PROT_READ | PROT_WRITE, MAP_FLAGS | MAP_FIXED_NOREPLACE, -1, 0);
+  char *q = map_fixed(p, size);
+  if (q)
+    no_hugepages(q, size);
   errno = saved;
-  if (q == MAP_FAILED)
-    return NULL;
-  if (q != p) { /* a kernel older than 4.17 took the address as a hint */
-    munmap(q, size);
-    return NULL;
-  }
-  hak_stats_add_mapped((int64_t)size);
+  if (q)
+    hak_stats_add_mapped((int64_t)size);
   return q;
 }
 
@@ -122,13 +137,6 @@ void hak_os_purge(void *p, size_t size)
   madvise(p, size, MADV_DONTNEED);
   errno = saved;
   atomic_fetch_add_explicit(&hak_gstats.purged, size, memory_order_relaxed);
-}
-
-void hak_os_hugepages(void *p, size_t size, bool on)
-{
-  int saved = errno;
-  madvise(p, size, on ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-  errno = saved;
 }
 
 uint64_t hak_now_ms(void)

@@ -72,8 +72,6 @@ static struct pack *pack_new(int bin)
   struct pack *u = hak_os_map(HAK_SS_SIZE, HAK_SS_SIZE, "hakmem large");
   if (!u)
     return NULL;
-  if (!hak_opt[HAK_OPT_THP])
-    hak_os_hugepages(u, HAK_SS_SIZE, false);
   u->magic = PACK_MAGIC;
   u->stride = (uint32_t)((HAK_BIG_MIN_OFFSET + hak_ace_bin_size(bin) + page - 1) & ~(page - 1));
   u->nslots = (uint32_t)((HAK_SS_SIZE - page) / u->stride);

@@ -112,8 +112,6 @@ static struct hak_superslab *superslab_new(unsigned kind)
   struct hak_superslab *ss = hak_os_map(HAK_SS_SIZE, HAK_SS_SIZE, "hakmem superslab");
   if (!ss)
     return NULL;
-  if (!hak_opt[HAK_OPT_THP])
-    hak_os_hugepages(ss, HAK_SS_SIZE, false);
   unsigned shift = kind == KIND_SMALL ? HAK_REG_SS_SMALL : HAK_REG_SS_MID;
   unsigned n = (unsigned)(HAK_SS_SIZE >> shift);
   ss->magic = HAK_SS_MAGIC;
@@ -161,8 +159,6 @@ static bool superslab_remap(struct hak_superslab *ss)
     ss->state = HAK_SS_DEAD; /* someone else maps there now */
     return false;
   }
-  if (!hak_opt[HAK_OPT_THP])
-    hak_os_hugepages(want, len, false);
   ss->state = HAK_SS_MAPPED;
   hak_reg_set((uintptr_t)ss, HAK_SS_SIZE, ss->slabs[0].kind, ss->slabs[0].kind);
   atomic_fetch_add_explicit(&hak_gstats.resident_purged, len, memory_order_relaxed);

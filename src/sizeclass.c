@@ -19,6 +19,21 @@ const uint32_t hak_class_size[HAK_CLASSES] = {
 };
 _Static_assert(HAK_TINY_CLASSES == 32 && HAK_CLASSES == 80, "class layout");
 
+/* The tables below are lists of classes, each repeated over the sizes it
+ * covers: Rn(c) is n copies of "c,", Cn(c) counts them. */
+#define R1(c) c,
+#define R2(c) R1(c) R1(c)
+#define R4(c) R2(c) R2(c)
+#define R8(c) R4(c) R4(c)
+#define R16(c) R8(c) R8(c)
+#define R32(c) R16(c) R16(c)
+#define C1(c) +1
+#define C2(c) +2
+#define C4(c) +4
+#define C8(c) +8
+#define C16(c) +16
+#define C32(c) +32
+
 /* The class of each 16-byte step of tiny sizes: 1..16, 17..32, ... */
 #define TINY_CLASSES(X)                                                                      \
   X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14)     \
@@ -28,11 +43,8 @@ _Static_assert(HAK_TINY_CLASSES == 32 && HAK_CLASSES == 80, "class layout");
   X(24) X(24) X(24) X(24) X(25) X(25) X(25) X(25) X(26) X(26) X(26) X(26) X(27) X(27)      \
   X(27) X(27) X(28) X(28) X(28) X(28) X(29) X(29) X(29) X(29) X(30) X(30) X(30) X(30)      \
   X(31) X(31) X(31) X(31) /* to 1024: 64-byte steps */
-#define ONE(c) +1
-_Static_assert(0 TINY_CLASSES(ONE) == HAK_TINY_MAX / 16, "one class for every 16 bytes");
-#define OFF(c) (c) * HAK_TBIN_BYTES
-#define AS_BIN_OFFSET16(c) OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), \
-                           OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c), OFF(c),
+_Static_assert(0 TINY_CLASSES(C1) == HAK_TINY_MAX / 16, "one class for every 16 bytes");
+#define AS_BIN_OFFSET16(c) R16((c) * HAK_TBIN_BYTES)
 
 /* By size itself: the malloc fast path then does no arithmetic on it. */
 const uint16_t hak_tiny_bin_offset[HAK_TINY_MAX + 1] = {0, TINY_CLASSES(AS_BIN_OFFSET16)};
@@ -40,12 +52,6 @@ const uint16_t hak_tiny_bin_offset[HAK_TINY_MAX + 1] = {0, TINY_CLASSES(AS_BIN_O
 /* The class of every mid size, by (size - 1) / 128 - 8: every mid class
  * boundary is a multiple of 128, so a class covers step / 128 entries.
  * (tests/unit/unit_sizeclass checks each size against hak_class_size.) */
-#define R1(c) c,
-#define R2(c) R1(c) R1(c)
-#define R4(c) R2(c) R2(c)
-#define R8(c) R4(c) R4(c)
-#define R16(c) R8(c) R8(c)
-#define R32(c) R16(c) R16(c)
 #define MID_OCT(R, c) R(c) R(c + 1) R(c + 2) R(c + 3) R(c + 4) R(c + 5) R(c + 6) R(c + 7)
 #define MID_CLASSES(X)                                                                    \
   MID_OCT(X##1, 32)  /* to 2 KiB: 128-byte steps */                                      \
@@ -55,12 +61,6 @@ const uint16_t hak_tiny_bin_offset[HAK_TINY_MAX + 1] = {0, TINY_CLASSES(AS_BIN_O
   MID_OCT(X##16, 64) /* to 32 KiB */                                                     \
   MID_OCT(X##32, 72) /* to 64 KiB: 4 KiB steps */
 const uint8_t hak_mid_class[] = {MID_CLASSES(R)};
-#define C1(c) +1
-#define C2(c) +2
-#define C4(c) +4
-#define C8(c) +8
-#define C16(c) +16
-#define C32(c) +32
 _Static_assert(0 MID_CLASSES(C) == (HAK_MID_MAX - HAK_TINY_MAX) / 128, "an entry for every 128 bytes");
 
 unsigned hak_size_class_aligned(size_t size, size_t align)

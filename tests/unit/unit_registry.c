@@ -7,9 +7,12 @@
  * name the tier, at the boundaries too (1 KiB, 64 KiB, 2 MiB), for every
  * 2 MiB unit of a multi-unit block and for a block that starts in a later
  * unit of its mapping (large alignment).  Once a Large or Huge block is
- * freed and no cache may hold it, its units read HAK_REG_NONE again. */
+ * freed and no cache may hold it, its units read HAK_REG_NONE again.
+ * Every kind of mapping refuses transparent huge pages unless HAKMEM_THP
+ * allows them. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,14 +173,56 @@ static void freed_units(void)
   }
 }
 
+/* Whether the mapping holding p has VmFlags "nh" (MADV_NOHUGEPAGE): 1 or
+ * 0, or -1 when p is in no mapping of /proc/self/smaps. */
+static int nohugepage(const void *p)
+{
+  FILE *f = fopen("/proc/self/smaps", "r");
+  if (!f)
+    bail_out("cannot read /proc/self/smaps");
+  char line[512];
+  bool inside = false;
+  int nh = -1;
+  while (nh < 0 && fgets(line, sizeof line, f)) {
+    unsigned long lo, hi;
+    if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+      inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+    else if (inside && strncmp(line, "VmFlags:", 8) == 0)
+      nh = strstr(line, " nh") != NULL;
+  }
+  fclose(f);
+  return nh;
+}
+
+static void hugepages(void)
+{
+  static const size_t sizes[] = {64, 20000, 100 * 1024, 600 * 1024, 3 * MiB};
+  char *p[5];
+  unsigned without = 0;
+  for (int i = 0; i < 5; i++) {
+    p[i] = hak_malloc(sizes[i]);
+    without += p[i] && nohugepage(p[i]) == 1;
+  }
+  is_int(without, 5, "tiny, mid, packed Large, Large and Huge mappings refuse huge pages");
+  for (int i = 0; i < 5; i++)
+    hak_free(p[i]);
+  long thp = hak_opt[HAK_OPT_THP];
+  hak_opt[HAK_OPT_THP] = 1;
+  char *q = hak_malloc(37 * MiB); /* a size no cache holds: a new mapping */
+  ok(q && nohugepage(q) == 0, "with HAKMEM_THP=1 a new mapping allows them");
+  hak_free(q);
+  hak_opt[HAK_OPT_THP] = thp;
+}
+
 int main(void)
 {
   unit_watchdog(60);
-  plan(8 + 18 + 24 + 5 + 4);
+  plan(8 + 18 + 24 + 5 + 4 + 2);
   foreign_addresses();
   small_tiers();
   big_tiers();
   aligned_huge();
   freed_units();
+  hugepages();
   return done_testing();
 }
