@@ -17,7 +17,7 @@ for v in $(env | sed -n 's/^\(HAKMEM_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; d
 # killed after 30 s (timeout's status 124 fails the check).
 crash() {
   want=$1; shift
-  timeout 30 "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
+  timeout -k 5 30 "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
   got=$?
   addr=$(sed -n 's/^addr //p' "$tmp/out")
   [ "$got" -eq "$want" ] || { echo "# crash_prog $*: status $got, expected $want"; sed 's/^/# err: /' "$tmp/err"; return 1; }

@@ -13,7 +13,7 @@ config=${abs_top_builddir:-.}/config.h
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/tap.sh"
-run() { timeout 30 env "$@" "$prog" 2>"$tmp/err"; }
+run() { timeout -k 5 30 env "$@" "$prog" 2>"$tmp/err"; }
 
 echo "1..4"
 if grep -q '^#define HAKMEM_DEBUG 1' "$config"; then

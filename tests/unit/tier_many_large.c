@@ -2,7 +2,7 @@
  *
  * 70,000 live Large blocks must all be served, each one written.  Blocks
  * up to 512 KiB share 2 MiB units, so the address space HAKMEM maps for
- * them stays within twice their size; one in eight is larger and has a
+ * them stays within 1.4 times their size; one in eight is larger and has a
  * mapping of its own.  The kernel limits the number of mappings of a
  * process (vm.max_map_count, 65530 by default): the process must stay far
  * below that limit, because neighbouring mappings merge. */
@@ -67,7 +67,10 @@ int main(void)
   }
   is_int(nulls, 0, "%d live Large blocks: every malloc succeeded", N);
   is_int(bad, 0, "every block kept its first and last byte");
-  ok(s1.mapped - s0.mapped < 2 * packed, "the blocks up to 512 KiB (%zu MiB) mapped %llu MiB", packed >> 20,
+  /* Slots of 68..116 KiB in units of 2 MiB less a page leave under 6%
+   * unused, plus the part-filled unit of each bin: 1.4 is ample. */
+  ok((s1.mapped - s0.mapped) * 10 < packed * 14, "the blocks up to 512 KiB (%zu MiB) mapped %llu MiB",
+     packed >> 20,
      (unsigned long long)((s1.mapped - s0.mapped) >> 20));
   ok(during < before + 1000, "the process has %u mappings with them live (%u before)", during, before);
   return done_testing();

@@ -30,11 +30,15 @@
 /* Room for four times the largest cache (16-byte blocks). */
 #define MAXB (4 * (HAK_TCACHE_BYTES / 16))
 
+/* A cache's most blocks: HAK_TCACHE_BYTES of them, but 32 at least and
+ * 1 MiB at most (16 blocks of 64 KiB), and HAKMEM_TCACHE_MAX at most. */
 static uint32_t class_limit(unsigned cls)
 {
   uint32_t by_bytes = HAK_TCACHE_BYTES / hak_class_size[cls];
-  if (by_bytes < HAK_TCACHE_MIN_BLOCKS)
-    by_bytes = HAK_TCACHE_MIN_BLOCKS;
+  if (by_bytes < 32)
+    by_bytes = 32;
+  if (by_bytes > (1u << 20) / hak_class_size[cls])
+    by_bytes = (1u << 20) / hak_class_size[cls];
   return (uint32_t)hak_opt[HAK_OPT_TCACHE_MAX] < by_bytes ? (uint32_t)hak_opt[HAK_OPT_TCACHE_MAX] : by_bytes;
 }
 
@@ -461,12 +465,14 @@ int main(void)
 {
   unit_watchdog(60);
   hak_init();
-  plan(4 + 3 + 2 + 3 * 3 + 1 + 8 + 6 + 1);
+  plan(4 + 3 + 2 + 5 * 3 + 1 + 8 + 6 + 1);
   first_use();
   lifo();
   overflow();
   check_growth(16, hak_opt[HAK_OPT_TCACHE_MAX]);
   check_growth(1024, hak_opt[HAK_OPT_TCACHE_MAX]);
+  check_growth(32768, hak_opt[HAK_OPT_TCACHE_MAX]);
+  check_growth(65536, hak_opt[HAK_OPT_TCACHE_MAX]);
   check_growth(16, 100);
   carving();
   take();

@@ -196,6 +196,10 @@ static int nohugepage(const void *p)
 
 static void hugepages(void)
 {
+  if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) != 0) {
+    skip(2, "this kernel has no transparent huge pages");
+    return;
+  }
   static const size_t sizes[] = {64, 20000, 100 * 1024, 600 * 1024, 3 * MiB};
   char *p[5];
   unsigned without = 0;

@@ -4,7 +4,8 @@
  *
  * - Remote frees land on the slab's remote list (the slab's used count
  *   still includes them, the owner is not disturbed); the owner's next
- *   refill drains the list and hands those blocks out again.
+ *   refill drains the list and hands those blocks out again; a drain onto
+ *   a free list that is not empty appends to it.
  * - A refill that finds remotely freed blocks carves no never-used one.
  * - A slab with no block left is parked as full; a remote free to it
  *   unparks it by hinting its owner, whose next refill takes it back.
@@ -121,10 +122,32 @@ static void remote_list_drained(void)
          K, ngot);
   ok(st2.classes[cls].drains > st1.classes[cls].drains, "statistics: drains counts the drain (%llu -> %llu)",
      (unsigned long long)st1.classes[cls].drains, (unsigned long long)st2.classes[cls].drains);
-  is_int(hak_slab_free_count(s), list_len(s->free, MAXB),
-         "after the drain the slab's counts give its free list's length");
 
   free_all(held + K, N - K, extra, nextra, p);
+}
+
+/* A drain onto a free list that is not empty appends the remote list to
+ * it, and the slab's free count (bump - used) stays the list's length. */
+static void drain_appends(void)
+{
+  const size_t size = 96;
+  const unsigned N = 32, L = 5, R = 7;
+  static void *held[MAXB];
+  struct hak_slab *s = alloc_in_one_slab(size, N, held);
+  unsigned before = list_len(s->free, MAXB);
+  for (unsigned i = 0; i < L; i++)
+    hak_slab_put(s, held[i]);
+  for (nhanded = 0; nhanded < R; nhanded++)
+    handed[nhanded] = held[L + nhanded];
+  run_thread(free_handed, NULL);
+  is_int(hak_slab_drain(s), R, "a drain onto a free list of %u blocks takes the %u remote frees",
+         before + L, R);
+  unsigned len = list_len(s->free, MAXB);
+  ok(len == before + L + R && hak_slab_free_count(s) == len,
+     "the free list holds all %u, and the slab's counts say so (%u)", before + L + R,
+     hak_slab_free_count(s));
+  for (unsigned i = L + R; i < N; i++)
+    hak_free(held[i]);
 }
 
 /* A refill that finds blocks freed by other threads takes those and
@@ -319,8 +342,9 @@ int main(void)
   unit_watchdog(60);
   hak_init();
   hak_opt[HAK_OPT_PURGE_DELAY_MS] = HOUR_MS;
-  plan(9 + 2 + 3 + 5 + 4 + 4);
+  plan(8 + 2 + 2 + 3 + 5 + 4 + 4);
   remote_list_drained();
+  drain_appends();
   reuse_before_carving();
   parked_slab_unparked();
   abandoned_slab_adopted();
