@@ -372,6 +372,7 @@ static void carving(void)
 
 struct take {
   int same_slab, take_ok, order_ok, linked_ok, rest_ok, count_ok, all_ok, none_ok, short_ok;
+  int append_ok;
 };
 
 /* Records up to n blocks of the list at b; returns how many. */
@@ -428,6 +429,17 @@ static void *take_thread(void *arg)
     s->used = (uint16_t)(s->used - rest);
   }
 
+  /* More than the list holds, onto a list that is not empty: the whole
+   * list, linked to the old head. */
+  void *anchor[2] = {NULL, NULL}, **onto = (void **)anchor;
+  t->append_ok = hak_slab_take(s, (void **)&onto, rest + 3) == rest && s->free == NULL &&
+                 onto == list[0] && walk(onto, got, TAKE_MAX + 1) == rest + 1 && got[rest] == anchor;
+  if (t->append_ok) { /* back on the slab */
+    ((void **)got[rest - 1])[0] = NULL;
+    s->free = onto;
+    s->used = (uint16_t)(s->used - rest);
+  }
+
   /* The rest, exactly: taken whole. */
   void **all = NULL;
   t->all_ok = hak_slab_take(s, (void **)&all, rest) == rest && s->free == NULL &&
@@ -457,6 +469,7 @@ static void take(void)
   ok(t.rest_ok, "the slab keeps the rest of its free list");
   ok(t.none_ok, "a take of no block takes none");
   ok(t.short_ok, "a take of more blocks than the free list holds takes the list");
+  ok(t.append_ok, "and onto a list that is not empty, links the old head after it");
   ok(t.count_ok, "hak_slab_free_count() is the free list's length");
   ok(t.all_ok, "a take of exactly the free list's length takes it whole, in its order");
 }
@@ -465,7 +478,7 @@ int main(void)
 {
   unit_watchdog(60);
   hak_init();
-  plan(4 + 3 + 2 + 5 * 3 + 1 + 8 + 6 + 1);
+  plan(4 + 3 + 2 + 5 * 3 + 1 + 9 + 6 + 1);
   first_use();
   lifo();
   overflow();

@@ -164,6 +164,7 @@ static void *grow_thread(void *arg)
       g->failures++;
       break;
     }
+    memset(p, 0x6b, BIG_CLASS_SIZE); /* a block mapped short would fault here */
     g->blocks[g->n++] = p;
     g->new_ss += (unsigned)maps;
     if (maps && free_before) {
@@ -201,6 +202,7 @@ static void superslab_growth(void)
  * SuperSlab is mapped back. */
 struct ss_scan {
   unsigned unmapped, unmapped_registered, mapped, mapped_unregistered;
+  unsigned mapped_idle; /* mapped with every slab UNUSED */
 };
 
 static void scan_superslab(const struct hak_slab *s, void *arg)
@@ -216,6 +218,8 @@ static void scan_superslab(const struct hak_slab *s, void *arg)
   } else if (ss->state == HAK_SS_MAPPED) {
     sc->mapped++;
     sc->mapped_unregistered += reg != HAK_REG_SS_MID;
+    uint32_t all = ss->nslabs == 32 ? UINT32_MAX : (1u << ss->nslabs) - 1;
+    sc->mapped_idle += atomic_load(&((struct hak_superslab *)ss)->unused_mask) == all;
   }
 }
 
@@ -225,19 +229,20 @@ static void superslab_unmap(void)
   hak_opt[HAK_OPT_TCACHE_MAX] = 0; /* one block per refill, as above */
   g1.n = 300; /* 32 KiB blocks: about five SuperSlabs */
   run_thread(grow_thread, &g1);
-  struct ss_scan before = {0, 0, 0, 0};
+  struct ss_scan before = {0};
   hak_pool_foreach_slab(scan_superslab, &before);
   bool released = false;
   hak_pool_purge(true, &released);
-  struct ss_scan a = {0, 0, 0, 0};
+  struct ss_scan a = {0};
   hak_pool_foreach_slab(scan_superslab, &a);
-  ok(g1.failures == 0 && released && a.unmapped > before.unmapped && a.unmapped_registered == 0,
-     "a forced purge gives memory back and unmaps SuperSlabs beyond the reserve (%u -> %u), none "
-     "left in the registry",
-     before.unmapped, a.unmapped);
+  ok(g1.failures == 0 && released && a.unmapped > before.unmapped && a.unmapped_registered == 0 &&
+         a.mapped_idle == HAK_SS_RESERVE,
+     "a forced purge gives memory back and unmaps SuperSlabs beyond the reserve of %d (%u -> %u "
+     "unmapped, %u idle kept), none left in the registry",
+     HAK_SS_RESERVE, before.unmapped, a.unmapped, a.mapped_idle);
   g2.n = 300;
   run_thread(grow_thread, &g2);
-  struct ss_scan b = {0, 0, 0, 0};
+  struct ss_scan b = {0};
   hak_pool_foreach_slab(scan_superslab, &b);
   ok(g2.failures == 0 && b.unmapped < a.unmapped && b.mapped_unregistered == 0,
      "mapped back for new blocks (%u still unmapped), each is in the registry again", b.unmapped);
