@@ -19,7 +19,7 @@ case $so in
 /*) ;;
 *) so=$(pwd)/$so ;;
 esac
-tests=7
+tests=8
 echo "1..$tests"
 if [ ! -r "$so" ]; then
   echo "Bail out! $so not found (build the library first)"
@@ -341,6 +341,32 @@ EOF
   compare pythreads python 'python3 threads: objects made in one thread, freed in another'
 else
   skip 'python3 not installed'
+fi
+
+# 8. Python's own regression tests for its containers, strings, numbers,
+# serialisation, garbage collector and threads, where installed (Debian:
+# libpython3.X-testsuite); the list run and the verdict must match.
+if have python3 && python3 -c 'import test.libregrtest, test.test_list' 2>/dev/null; then
+  cat >"$tmp/pytests.sh" <<'EOF'
+export PYTHONHASHSEED=0 PYTHONMALLOC=malloc PYTHONDONTWRITEBYTECODE=1
+tests=$(python3 -c '
+import importlib.util
+names = """test_list test_tuple test_dict test_ordered_dict test_set test_unicode
+test_str test_bytes test_memoryview test_array test_struct test_deque test_heapq
+test_sort test_itertools test_functools test_collections test_descr test_enum
+test_long test_decimal test_re test_json test_hashlib test_zlib test_gc test_thread
+test_threading_local""".split()
+print(" ".join(n for n in names if importlib.util.find_spec("test." + n)))')
+echo "$tests"
+python3 -m test $tests >log 2>&1
+rc=$?
+grep -E '(Tests result|^Result): ' log | sort -u
+[ $rc -eq 0 ] || tail -n 30 log >&2
+exit $rc
+EOF
+  compare pytests python "python3's regression tests: containers, strings, numbers, gc, threads"
+else
+  skip "python3's regression tests not installed"
 fi
 
 [ "$n" -eq "$tests" ] || echo "# ran $n of $tests tests"
