@@ -4,6 +4,7 @@
 # installed gives SKIP results, not a pass.
 # Prints TAP.
 
+. "$(dirname "$0")/tap.sh"
 srcdir=${srcdir:-.}
 pages="man/hakmem.3 man/hakmem.7 man/hakmem-config.1"
 
@@ -13,8 +14,6 @@ MANWIDTH=80
 MANROFFSEQ=
 export LC_ALL MANWIDTH MANROFFSEQ
 
-n=0
-failed=0
 echo "1..9"
 
 # run_lint TOOL DESCRIPTION PAGE COMMAND...: one TAP result; the command's
@@ -23,25 +22,23 @@ run_lint()
 {
   tool=$1 what=$2 page=$3
   shift 3
-  n=$((n + 1))
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "ok $n - $what $page # SKIP $tool is not installed"
+    skip "$what $page" "$tool is not installed"
     return
   fi
   if [ ! -r "$srcdir/$page" ]; then
-    echo "not ok $n - $what $page: $srcdir/$page is missing"
-    failed=1
+    echo "# $srcdir/$page is missing"
+    ok 1 "$what $page"
     return
   fi
   out=$("$@" 2>&1)
   rc=$?
-  if [ "$rc" -eq 0 ] && [ -z "$out" ]; then
-    echo "ok $n - $what $page"
-  else
-    echo "not ok $n - $what $page (exit status $rc)"
+  if [ "$rc" -ne 0 ] || [ -n "$out" ]; then
+    echo "# exit status $rc"
     printf '%s\n' "$out" | sed 's/^/# /'
-    failed=1
   fi
+  [ "$rc" -eq 0 ] && [ -z "$out" ]
+  ok $? "$what $page"
 }
 
 for page in $pages; do

@@ -33,21 +33,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-real.XXXXXX") || {
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM
 
-n=0
-failed=0
-result() { # STATUS(0=ok) TEXT
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then
-    echo "ok $n - $2"
-  else
-    echo "not ok $n - $2"
-    failed=$((failed + 1))
-  fi
-}
-skip() { # TEXT
-  n=$((n + 1))
-  echo "ok $n # SKIP $1"
-}
+. "$(dirname "$0")/tap.sh"
 diag() {
   sed 's/^/# /'
 }
@@ -114,7 +100,7 @@ compare() {
     grep '^hakmem:' "$base.hak.err" | head -n 10 | diag
     status=1
   fi
-  result $status "$text"
+  ok $status "$text"
 }
 
 have() {
@@ -153,7 +139,7 @@ PY
 EOF
   compare python python 'python3: dicts, lists, strings, JSON round trip'
 else
-  skip 'python3 not installed'
+  skip python3 'not installed'
 fi
 
 # 2. gcc compiling a small C program; the assembly and the program's output
@@ -204,7 +190,7 @@ cat prog.s
 EOF
   compare gcc cc1 'gcc: compiles a C program; same assembly and program output'
 else
-  skip 'gcc not installed'
+  skip gcc 'not installed'
 fi
 
 # 3. sqlite3: a table of 20000 rows built, indexed, updated and queried.
@@ -229,7 +215,7 @@ SQL
 EOF
   compare sqlite sqlite3 'sqlite3: insert 20000 rows, index, update, query'
 else
-  skip 'sqlite3 not installed'
+  skip sqlite3 'not installed'
 fi
 
 # 4. git: a repository with a few commits, with fixed identities and dates
@@ -260,7 +246,7 @@ git rev-list --all --objects | sort
 EOF
   compare git git 'git: init, add, commit, log, diff, grep, fsck'
 else
-  skip 'git not installed'
+  skip git 'not installed'
 fi
 
 # 5. perl: hashes and regular expressions.
@@ -285,7 +271,7 @@ print unpack("%32C*", $text), " ", unpack("%32C*", $t2), "\n";
 EOF
   compare perl perl 'perl: hashes and regular expressions'
 else
-  skip 'perl not installed'
+  skip perl 'not installed'
 fi
 
 # 6. sort --parallel=4: a multi-threaded program on 1,000,000 lines.
@@ -300,7 +286,7 @@ tail -n 5 sorted
 EOF
   compare sort sort 'sort --parallel=4 on 1,000,000 lines'
 else
-  skip 'sort without --parallel'
+  skip 'sort --parallel' 'sort has no --parallel'
 fi
 
 # 7. Python threads passing objects through queues (frees in other threads).
@@ -340,7 +326,7 @@ PY
 EOF
   compare pythreads python 'python3 threads: objects made in one thread, freed in another'
 else
-  skip 'python3 not installed'
+  skip "python3 threads" 'not installed'
 fi
 
 # 8. Python's own regression tests for its containers, strings, numbers,
@@ -366,7 +352,7 @@ exit $rc
 EOF
   compare pytests python "python3's regression tests: containers, strings, numbers, gc, threads"
 else
-  skip "python3's regression tests not installed"
+  skip "python3's regression tests" 'not installed'
 fi
 
 [ "$n" -eq "$tests" ] || echo "# ran $n of $tests tests"
