@@ -30,6 +30,17 @@ static inline void run_thread(void *(*fn)(void *), void *arg)
     bail_out("pthread_join failed");
 }
 
+/* Runs fn(arg) in a new thread whose heap's caches are limited to max
+ * blocks per class (HAKMEM_TCACHE_MAX, which a thread reads when it sets
+ * its heap up; 0: no cache, every call takes the slow path). */
+static inline void run_thread_tcache(long max, void *(*fn)(void *), void *arg)
+{
+  long saved = hak_opt[HAK_OPT_TCACHE_MAX];
+  hak_opt[HAK_OPT_TCACHE_MAX] = max;
+  run_thread(fn, arg);
+  hak_opt[HAK_OPT_TCACHE_MAX] = saved;
+}
+
 /* The slab descriptor of a SuperSlab block (NULL for other memory). */
 static inline struct hak_slab *slab_of(const void *p)
 {
@@ -41,6 +52,19 @@ static inline struct hak_slab *slab_of(const void *p)
 static inline struct hak_tbin *tbin_of(unsigned cls)
 {
   return hak_bin_of(hak_theap, cls);
+}
+
+/* Allocates n blocks of size into held[]; returns their slab, or NULL
+ * when they are not all in one.  Reports nothing, so threads may call it. */
+static inline struct hak_slab *alloc_in_one_slab(size_t size, unsigned n, void **held)
+{
+  for (unsigned i = 0; i < n; i++)
+    held[i] = hak_malloc(size);
+  struct hak_slab *s = slab_of(held[0]);
+  for (unsigned i = 1; i < n; i++)
+    if (slab_of(held[i]) != s)
+      return NULL;
+  return s;
 }
 
 /* Blocks on a list linked through word 0, counted up to max + 1. */

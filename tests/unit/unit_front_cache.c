@@ -31,15 +31,16 @@
 #define MAXB (4 * (HAK_TCACHE_BYTES / 16))
 
 /* A cache's most blocks: HAK_TCACHE_BYTES of them, but 32 at least and
- * 1 MiB at most (16 blocks of 64 KiB), and HAKMEM_TCACHE_MAX at most. */
-static uint32_t class_limit(unsigned cls)
+ * 1 MiB at most (16 blocks of 64 KiB), and tcache_max (HAKMEM_TCACHE_MAX)
+ * at most. */
+static uint32_t class_limit(unsigned cls, long tcache_max)
 {
   uint32_t by_bytes = HAK_TCACHE_BYTES / hak_class_size[cls];
   if (by_bytes < 32)
     by_bytes = 32;
   if (by_bytes > (1u << 20) / hak_class_size[cls])
     by_bytes = (1u << 20) / hak_class_size[cls];
-  return (uint32_t)hak_opt[HAK_OPT_TCACHE_MAX] < by_bytes ? (uint32_t)hak_opt[HAK_OPT_TCACHE_MAX] : by_bytes;
+  return (uint32_t)tcache_max < by_bytes ? (uint32_t)tcache_max : by_bytes;
 }
 
 /* ---- first malloc of a thread ---- */
@@ -108,7 +109,7 @@ static void overflow(void)
   static void *held[MAXB];
   const size_t size = 128;
   const unsigned cls = hak_size_class(size);
-  const unsigned n = 4 * class_limit(cls);
+  const unsigned n = 4 * class_limit(cls, hak_opt[HAK_OPT_TCACHE_MAX]);
   if (n > MAXB)
     bail_out("overflow: %u blocks do not fit the test's array", n);
   for (unsigned i = 0; i < n; i++)
@@ -163,13 +164,10 @@ static void *growth_thread(void *arg)
 
 static void check_growth(size_t size, long tcache_max)
 {
-  long saved = hak_opt[HAK_OPT_TCACHE_MAX];
-  hak_opt[HAK_OPT_TCACHE_MAX] = tcache_max;
   struct growth g = {.size = size};
+  run_thread_tcache(tcache_max, growth_thread, &g);
   unsigned cls = hak_size_class(size);
-  uint32_t lim = class_limit(cls);
-  run_thread(growth_thread, &g);
-  hak_opt[HAK_OPT_TCACHE_MAX] = saved;
+  uint32_t lim = class_limit(cls, tcache_max);
 
   unsigned bad = 0, half = 0, reached = REFILLS;
   for (unsigned r = 0; r < REFILLS; r++) {
@@ -246,11 +244,9 @@ static void *interior_free_thread(void *arg)
 
 static void no_cache(void)
 {
-  long saved = hak_opt[HAK_OPT_TCACHE_MAX];
-  hak_opt[HAK_OPT_TCACHE_MAX] = 0;
   struct nocache r;
   memset(&r, 0, sizeof r);
-  run_thread(nocache_thread, &r);
+  run_thread_tcache(0, nocache_thread, &r);
   ok(r.nocache, "HAKMEM_TCACHE_MAX=0: the thread's heap has no cache");
   ok(r.tagged, "its slabs carry the tagged owner, so the free fast path never matches");
   ok(r.uncached && r.freed_to_slab, "a free goes straight back to the slab's free list");
@@ -269,7 +265,7 @@ static void no_cache(void)
   if (pid == 0) {
     dup2(fds[1], 2);
     close(fds[0]);
-    run_thread(interior_free_thread, NULL);
+    run_thread_tcache(0, interior_free_thread, NULL);
     _exit(0);
   }
   close(fds[1]);
@@ -286,7 +282,6 @@ static void no_cache(void)
      "a free of an interior pointer is caught and aborts");
   if (!WIFSIGNALED(status) || !strstr(msg, "invalid pointer"))
     diag("  status 0x%x, stderr: %s", status, msg);
-  hak_opt[HAK_OPT_TCACHE_MAX] = saved;
 }
 
 /* ---- thread exit ---- */
@@ -388,12 +383,8 @@ static void *take_thread(void *arg)
 {
   struct take *t = arg;
   static void *held[TAKE_N], *list[TAKE_MAX + 1], *got[TAKE_MAX + 1];
-  for (unsigned i = 0; i < TAKE_N; i++)
-    held[i] = hak_malloc(64);
-  struct hak_slab *s = slab_of(held[0]);
-  t->same_slab = 1;
-  for (unsigned i = 1; i < TAKE_N; i++)
-    t->same_slab &= slab_of(held[i]) == s;
+  struct hak_slab *s = alloc_in_one_slab(64, TAKE_N, held);
+  t->same_slab = s != NULL;
   void **tail = held[TAKE_N - 1]; /* kept out: the list a take prepends to */
   for (unsigned i = 0; i < TAKE_N - 1; i++)
     hak_free(held[i]);

@@ -181,15 +181,14 @@ static void *grow_thread(void *arg)
 static void superslab_growth(void)
 {
   static struct grow_result g1, g2;
-  hak_opt[HAK_OPT_TCACHE_MAX] = 0; /* read when each new thread sets its heap up */
-  run_thread(grow_thread, &g1);
+  run_thread_tcache(0, grow_thread, &g1); /* one block per refill */
   ok(g1.failures == 0 && g1.new_ss == 2, "a thread allocated %u blocks of 32 KiB, mapping 2 SuperSlabs",
      g1.n);
   is_int(g1.early_maps, 0, "no SuperSlab was mapped while a slab of the kind was UNUSED or EMPTY");
 
   hak_stats_t st = stats_now();
   g2.n = g1.n;
-  run_thread(grow_thread, &g2);
+  run_thread_tcache(0, grow_thread, &g2);
   hak_stats_t st2 = stats_now();
   ok(g2.failures == 0 && g2.n == g1.n, "a second thread allocated as many (%u)", g2.n);
   ok(g2.new_ss == 0 && st2.superslabs == st.superslabs && st2.pool_hit_empty > st.pool_hit_empty,
@@ -226,9 +225,8 @@ static void scan_superslab(const struct hak_slab *s, void *arg)
 static void superslab_unmap(void)
 {
   static struct grow_result g1, g2;
-  hak_opt[HAK_OPT_TCACHE_MAX] = 0; /* one block per refill, as above */
   g1.n = 300; /* 32 KiB blocks: about five SuperSlabs */
-  run_thread(grow_thread, &g1);
+  run_thread_tcache(0, grow_thread, &g1);
   struct ss_scan before = {0};
   hak_pool_foreach_slab(scan_superslab, &before);
   bool released = false;
@@ -241,7 +239,7 @@ static void superslab_unmap(void)
      "unmapped, %u idle kept), none left in the registry",
      HAK_SS_RESERVE, before.unmapped, a.unmapped, a.mapped_idle);
   g2.n = 300;
-  run_thread(grow_thread, &g2);
+  run_thread_tcache(0, grow_thread, &g2);
   struct ss_scan b = {0};
   hak_pool_foreach_slab(scan_superslab, &b);
   ok(g2.failures == 0 && b.unmapped < a.unmapped && b.mapped_unregistered == 0,

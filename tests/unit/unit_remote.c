@@ -73,16 +73,13 @@ static unsigned refill_blocks(void *first, unsigned cls, void **out)
   return n;
 }
 
-/* Allocates n blocks of size into held[]; returns their slab (bails out
- * when they are not all in one). */
-static struct hak_slab *alloc_in_one_slab(size_t size, unsigned n, void **held)
+/* alloc_in_one_slab(), for the main thread: bails out when the blocks
+ * are not in one slab. */
+static struct hak_slab *one_slab(size_t size, unsigned n, void **held)
 {
-  for (unsigned i = 0; i < n; i++)
-    held[i] = hak_malloc(size);
-  struct hak_slab *s = slab_of(held[0]);
-  for (unsigned i = 0; i < n; i++)
-    if (slab_of(held[i]) != s)
-      bail_out("the first %u blocks of %zu B are not in one slab", n, size);
+  struct hak_slab *s = alloc_in_one_slab(size, n, held);
+  if (!s)
+    bail_out("the first %u blocks of %zu B are not in one slab", n, size);
   return s;
 }
 
@@ -91,7 +88,7 @@ static void remote_list_drained(void)
   const size_t size = 64;
   const unsigned cls = hak_size_class(size), N = 64, K = 10;
   static void *held[MAXB], *extra[MAXB], *got[MAXB];
-  struct hak_slab *s = alloc_in_one_slab(size, N, held);
+  struct hak_slab *s = one_slab(size, N, held);
   unsigned used0 = s->used;
   hak_stats_t st0 = stats_now();
 
@@ -133,7 +130,7 @@ static void drain_appends(void)
   const size_t size = 96;
   const unsigned N = 32, L = 5, R = 7;
   static void *held[MAXB];
-  struct hak_slab *s = alloc_in_one_slab(size, N, held);
+  struct hak_slab *s = one_slab(size, N, held);
   unsigned before = list_len(s->free, MAXB);
   for (unsigned i = 0; i < L; i++)
     hak_slab_put(s, held[i]);
@@ -158,7 +155,7 @@ static void reuse_before_carving(void)
   const size_t size = 208;
   const unsigned cls = hak_size_class(size), N = 48, K = 4;
   static void *held[MAXB], *extra[MAXB], *got[MAXB];
-  struct hak_slab *s = alloc_in_one_slab(size, N, held);
+  struct hak_slab *s = one_slab(size, N, held);
   for (nhanded = 0; nhanded < K; nhanded++)
     handed[nhanded] = held[nhanded];
   run_thread(free_handed, NULL);
@@ -247,20 +244,11 @@ static void *fill_one_slab_and_exit(void *arg)
   return NULL;
 }
 
-/* Runs fn(size) in a thread whose heap has no cache. */
-static void run_uncached(void *(*fn)(void *), size_t *size)
-{
-  long tcache = hak_opt[HAK_OPT_TCACHE_MAX];
-  hak_opt[HAK_OPT_TCACHE_MAX] = 0;
-  run_thread(fn, size);
-  hak_opt[HAK_OPT_TCACHE_MAX] = tcache;
-}
-
 static void abandoned_parked_slab(void)
 {
   size_t size = 16384;
   const unsigned cls = hak_size_class(size);
-  run_uncached(fill_one_slab_and_exit, &size);
+  run_thread_tcache(0, fill_one_slab_and_exit, &size);
   struct hak_slab *s = slab_of(handed[0]);
   ok(atomic_load(&s->owner) == HAK_OWNER_ABANDONED && atomic_load(&s->remote) == HAK_REMOTE_FULL,
      "a full slab whose owner exits stays parked, unpublished (%u blocks)", nhanded);
@@ -319,13 +307,13 @@ static void late_unpark(void)
 {
   size_t size = 20480;
   const unsigned cls = hak_size_class(size);
-  run_uncached(fill_park_push_and_exit, &size);
+  run_thread_tcache(0, fill_park_push_and_exit, &size);
   struct hak_slab *s = late_slab;
   if (!s)
     bail_out("could not park a slab of %zu-byte blocks and free one block into it", size);
   ok(atomic_load(&s->owner) == HAK_OWNER_QUEUED,
      "a parked slab whose owner exits after a free pushed a block is published");
-  run_uncached(adopt_and_give_back, &size);
+  run_thread_tcache(0, adopt_and_give_back, &size);
   if (!late_slab)
     bail_out("the second thread did not adopt the published slab");
   ok(slab_state(s) == HAK_SLAB_EMPTY && atomic_load(&s->owner) == NULL && s->used == 0,
