@@ -82,7 +82,7 @@ static void *alloc_big(size_t size, size_t align, unsigned flags)
     errno = ENOMEM;
     return NULL;
   }
-  hak_init();
+  hak_heap_get(); /* initialises; the heap keeps the thread's counts (HAK_COUNT) */
   return hak_big_alloc(size, align, flags);
 }
 

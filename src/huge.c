@@ -45,29 +45,28 @@ static char *reserve(size_t span, size_t align)
   return p;
 }
 
-/* Huge: above the ACE's bins (Large blocks of the top bin are a little
- * over 2 MiB usable, and stay Large). */
-static bool is_huge(const struct hak_big *b)
-{
-  return b->bin < 0 && b->used - b->offset > HAK_SS_SIZE;
-}
-
 const char *hak_big_tier(const void *p, unsigned reg)
 {
-  return reg != HAK_REG_LARGE_PACK && is_huge(hdr_of(p, reg)) ? "huge" : "large";
+  return reg != HAK_REG_LARGE_PACK && hak_big_is_huge(hdr_of(p, reg)) ? "huge" : "large";
 }
 
 static void count_live(const struct hak_big *b, int dir)
 {
   size_t usable = b->used - b->offset;
-  bool huge = is_huge(b);
-  _Atomic uint64_t *n = dir > 0 ? (huge ? &hak_gstats.huge_allocs : &hak_gstats.large_allocs)
-                                : (huge ? &hak_gstats.huge_frees : &hak_gstats.large_frees);
-  atomic_fetch_add_explicit(n, 1, memory_order_relaxed);
-  if (dir > 0)
-    atomic_fetch_add_explicit(&hak_gstats.large_live_bytes, usable, memory_order_relaxed);
-  else
-    atomic_fetch_sub_explicit(&hak_gstats.large_live_bytes, usable, memory_order_relaxed);
+  bool huge = hak_big_is_huge(b);
+  if (dir > 0) {
+    if (huge)
+      HAK_COUNT(huge_allocs, 1);
+    else
+      HAK_COUNT(large_allocs, 1);
+    HAK_COUNT(big_alloc_bytes, usable);
+  } else {
+    if (huge)
+      HAK_COUNT(huge_frees, 1);
+    else
+      HAK_COUNT(large_frees, 1);
+    HAK_COUNT(big_free_bytes, usable);
+  }
 }
 
 /* Sets the extent of a mapping in use to used bytes (page multiple,
@@ -82,7 +81,7 @@ void hak_big_resize(struct hak_big *b, size_t used)
 static void count_mapfail(size_t bytes)
 {
   (void)bytes;
-  atomic_fetch_add_explicit(&hak_gstats.ace_fail_mapfail, 1, memory_order_relaxed);
+  HAK_COUNT(ace_fail_mapfail, 1);
   HAK_TRACE(HAK_OPT_ACE_TRACE, "ACE failure MapFail: the OS refused %zu bytes", bytes);
 }
 

@@ -289,9 +289,16 @@ struct hak_class_counters {
   uint64_t refills, flushes, remote_frees, drains;
 };
 
-/* Statistics a heap counts outside the classes. */
+/* Statistics a heap counts outside the classes; the fields from locks on
+ * are counted with HAK_COUNT(), by any thread that takes a lock or
+ * allocates or frees a Large or Huge block. */
 struct hak_heap_counters {
   uint64_t pool_hit_empty, pool_hit_adopt, pool_hit_unused, pool_new_superslab, pool_releases;
+  uint64_t locks;
+  uint64_t large_allocs, large_frees, huge_allocs, huge_frees;
+  uint64_t big_alloc_bytes, big_free_bytes; /* usable bytes of Large and Huge blocks */
+  uint64_t ace_hits, ace_misses, ace_fail_threshold, ace_fail_exhaustion, ace_fail_mapfail,
+      huge_cache_hits;
 };
 
 /* One per thread that has allocated. */
@@ -374,6 +381,13 @@ enum { HAK_BIG_LIVE = 1, HAK_BIG_CACHED = 2 };
 #define HAK_BIG_MAGIC 0x48414b4d42494721ull /* "HAKMBIG!" */
 #define HAK_BIG_MIN_OFFSET 64
 
+/* A Huge block: above the ACE's bins (Large blocks of the top bin are a
+ * little over 2 MiB usable, and stay Large). */
+static inline bool hak_big_is_huge(const struct hak_big *b)
+{
+  return b->bin < 0 && b->used - b->offset > HAK_SS_SIZE;
+}
+
 /* huge.c: the mappings */
 enum {
   HAK_BIG_ZERO = 1, /* zero the block */
@@ -429,7 +443,7 @@ size_t hak_os_page_size(void);
 uint64_t hak_now_ms(void);
 
 /* A tiny spinlock for the few slow paths that need one; every acquisition
- * is counted in the statistics. */
+ * is counted in the statistics (in the thread's heap). */
 typedef struct { _Atomic int v; } hak_lock_t;
 void hak_lock(hak_lock_t *l);
 static inline void hak_unlock(hak_lock_t *l) { atomic_store_explicit(&l->v, 0, memory_order_release); }
@@ -443,16 +457,32 @@ static inline void hak_init(void)
     hak_init_slow();
 }
 
-/* Global counters, updated on slow paths only. */
+/* Global counters, updated on slow paths only: those of mappings, then
+ * the bytes the ACE holds (every Large free and reuse changes it: a line
+ * of its own), then the HAK_COUNT() counters of threads without a heap. */
 struct hak_global_stats {
-  _Atomic uint64_t mapped, mapped_peak, purged, resident_purged;
-  _Atomic uint64_t locks, threads, superslabs;
-  _Atomic uint64_t large_allocs, large_frees, large_live_bytes;
+  _Atomic uint64_t mapped, mapped_peak, purged, resident_purged, threads, superslabs;
+  _Alignas(64) _Atomic uint64_t ace_cached_bytes;
+  _Alignas(64) _Atomic uint64_t locks;
+  _Atomic uint64_t large_allocs, large_frees, huge_allocs, huge_frees;
+  _Atomic uint64_t big_alloc_bytes, big_free_bytes;
   _Atomic uint64_t ace_hits, ace_misses, ace_fail_threshold, ace_fail_exhaustion,
-      ace_fail_mapfail, ace_cached_bytes;
-  _Atomic uint64_t huge_allocs, huge_frees, huge_cache_hits;
+      ace_fail_mapfail, huge_cache_hits;
 };
 extern struct hak_global_stats hak_gstats;
+
+/* Adds n to counter `field' of the calling thread's heap, without an
+ * atomic and on a line no other thread writes, so that threads allocating
+ * Large blocks at once do not contend on a shared counter; a thread
+ * without a heap adds to hak_gstats.field. */
+#define HAK_COUNT(field, n)                                                                       \
+  do {                                                                                            \
+    struct hak_heap *hak_count_h = hak_theap;                                                     \
+    if (HAK_LIKELY(hak_count_h != &hak_no_heap))                                                  \
+      hak_count_h->ctr.field += (n);                                                              \
+    else                                                                                          \
+      atomic_fetch_add_explicit(&hak_gstats.field, (n), memory_order_relaxed);                    \
+  } while (0)
 void hak_stats_add_mapped(int64_t delta);
 void hak_stats_fold_heap(struct hak_heap *h);
 

@@ -100,7 +100,7 @@ static struct hak_big *take_huge(size_t size, size_t align)
   if (b) {
     uncount_cached(b);
     hak_big_resize(b, used);
-    atomic_fetch_add_explicit(&hak_gstats.huge_cache_hits, 1, memory_order_relaxed);
+    HAK_COUNT(huge_cache_hits, 1);
   }
   return b;
 }
@@ -108,8 +108,8 @@ static struct hak_big *take_huge(size_t size, size_t align)
 struct hak_big *hak_ace_take(int bin, size_t size, size_t align, bool packed)
 {
   if (bin < 0) {
-    atomic_fetch_add_explicit(&hak_gstats.ace_misses, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&hak_gstats.ace_fail_threshold, 1, memory_order_relaxed);
+    HAK_COUNT(ace_misses, 1);
+    HAK_COUNT(ace_fail_threshold, 1);
     trace_fail("Threshold", size);
     return size > HAK_SS_SIZE ? take_huge(size, align) : NULL;
   }
@@ -133,10 +133,10 @@ struct hak_big *hak_ace_take(int bin, size_t size, size_t align, bool packed)
   hak_unlock(&c->lock);
   if (b) {
     uncount_cached(b);
-    atomic_fetch_add_explicit(&hak_gstats.ace_hits, 1, memory_order_relaxed);
+    HAK_COUNT(ace_hits, 1);
   } else {
-    atomic_fetch_add_explicit(&hak_gstats.ace_misses, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&hak_gstats.ace_fail_exhaustion, 1, memory_order_relaxed);
+    HAK_COUNT(ace_misses, 1);
+    HAK_COUNT(ace_fail_exhaustion, 1);
     trace_fail("Exhaustion", size);
   }
   return b;
@@ -147,7 +147,7 @@ bool hak_ace_put(struct hak_big *b)
   struct ace_bin *c;
   if (b->bin >= 0)
     c = &bins[b->bin];
-  else if (b->offset == HAK_BIG_MIN_OFFSET && b->used - b->offset > HAK_SS_SIZE)
+  else if (hak_big_is_huge(b) && b->offset == HAK_BIG_MIN_OFFSET) /* not aligned */
     c = &bins[HUGE_BIN];
   else
     return false;

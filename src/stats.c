@@ -1,8 +1,9 @@
 /* stats.c - statistics: per-thread counters summed on demand.
  *
  * Threads count in their own heap without atomics (at refill and flush
- * granularity, plus one increment per free on the fast path); counters of
- * exited threads are folded into `dead` under the heaps lock.  A class's
+ * granularity, plus one increment per free on the fast path; Large and
+ * Huge blocks and lock acquisitions one by one, see HAK_COUNT); counters
+ * of exited threads are folded into `dead` under the heaps lock.  A class's
  * allocations are derived: blocks that entered the thread cache (refills
  * and frees) minus blocks that left it other than to the program
  * (flushes) minus blocks still in it, plus direct allocations. */
@@ -48,6 +49,19 @@ static void add_heap(struct class_totals *t, struct hak_heap_counters *ctr, cons
   ctr->pool_hit_unused += h->ctr.pool_hit_unused;
   ctr->pool_new_superslab += h->ctr.pool_new_superslab;
   ctr->pool_releases += h->ctr.pool_releases;
+  ctr->locks += h->ctr.locks;
+  ctr->large_allocs += h->ctr.large_allocs;
+  ctr->large_frees += h->ctr.large_frees;
+  ctr->huge_allocs += h->ctr.huge_allocs;
+  ctr->huge_frees += h->ctr.huge_frees;
+  ctr->big_alloc_bytes += h->ctr.big_alloc_bytes;
+  ctr->big_free_bytes += h->ctr.big_free_bytes;
+  ctr->ace_hits += h->ctr.ace_hits;
+  ctr->ace_misses += h->ctr.ace_misses;
+  ctr->ace_fail_threshold += h->ctr.ace_fail_threshold;
+  ctr->ace_fail_exhaustion += h->ctr.ace_fail_exhaustion;
+  ctr->ace_fail_mapfail += h->ctr.ace_fail_mapfail;
+  ctr->huge_cache_hits += h->ctr.huge_cache_hits;
 }
 
 void hak_stats_fold_heap(struct hak_heap *h)
@@ -74,6 +88,8 @@ static void count_slab(const struct hak_slab *s, void *arg)
 }
 
 #define LOAD(x) atomic_load_explicit(&hak_gstats.x, memory_order_relaxed)
+/* A HAK_COUNT() counter: the heaps' sum in ctr, plus heapless threads'. */
+#define SUM(x) (LOAD(x) + ctr.x)
 
 HAK_API int hak_stats_get(hak_stats_t *st)
 {
@@ -104,19 +120,22 @@ HAK_API int hak_stats_get(hak_stats_t *st)
   st->pool_new_superslab = ctr.pool_new_superslab;
   st->pool_releases = ctr.pool_releases;
   st->superslabs = LOAD(superslabs);
-  st->lock_acquisitions = LOAD(locks);
-  st->large_allocs = LOAD(large_allocs);
-  st->large_frees = LOAD(large_frees);
-  st->ace_hits = LOAD(ace_hits);
-  st->ace_misses = LOAD(ace_misses);
-  st->ace_fail_threshold = LOAD(ace_fail_threshold);
-  st->ace_fail_exhaustion = LOAD(ace_fail_exhaustion);
-  st->ace_fail_mapfail = LOAD(ace_fail_mapfail);
+  st->lock_acquisitions = SUM(locks);
+  st->large_allocs = SUM(large_allocs);
+  st->large_frees = SUM(large_frees);
+  st->ace_hits = SUM(ace_hits);
+  st->ace_misses = SUM(ace_misses);
+  st->ace_fail_threshold = SUM(ace_fail_threshold);
+  st->ace_fail_exhaustion = SUM(ace_fail_exhaustion);
+  st->ace_fail_mapfail = SUM(ace_fail_mapfail);
   st->ace_cached_bytes = LOAD(ace_cached_bytes);
-  st->huge_allocs = LOAD(huge_allocs);
-  st->huge_frees = LOAD(huge_frees);
-  st->huge_cache_hits = LOAD(huge_cache_hits);
-  st->live_bytes = LOAD(large_live_bytes);
+  st->huge_allocs = SUM(huge_allocs);
+  st->huge_frees = SUM(huge_frees);
+  st->huge_cache_hits = SUM(huge_cache_hits);
+  /* A block freed by one thread may be counted before its allocation by
+   * another is. */
+  uint64_t big_in = SUM(big_alloc_bytes), big_out = SUM(big_free_bytes);
+  st->live_bytes = big_in > big_out ? big_in - big_out : 0;
   for (unsigned c = 0; c < HAK_CLASSES; c++) {
     hak_class_stats_t *o = &st->classes[c];
     o->block_size = hak_class_size[c];

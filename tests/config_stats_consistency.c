@@ -5,8 +5,12 @@
  * sizes, M of them freed; the figures of each size's class (allocs - frees,
  * summed over threads) must move by exactly N - M.  Across threads: blocks
  * allocated by a worker and freed by the main thread while the worker
- * lives count as remote frees, and still balance after the worker exits.  Nothing else allocates between the readings: TAP
- * output is printed before the first reading and after the last.
+ * lives count as remote frees, and still balance after the worker exits.
+ * Large blocks allocated by two workers that exit, and freed partly by
+ * them and partly by a thread that never allocated (it has no heap and
+ * counts globally): the Large counters and the live bytes balance.
+ * Nothing else allocates between the readings: TAP output is printed
+ * before the first reading and after the last.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -60,9 +64,43 @@ static void *worker(void *arg)
   return NULL;
 }
 
+#define LW 2   /* workers */
+#define LN 8   /* Large blocks each */
+#define LSIZE (100 << 10)
+static void *lblocks[LW][LN];
+
+/* Allocates its Large blocks, frees the first half, exits. */
+static void *large_worker(void *arg)
+{
+  void **b = arg;
+  for (int i = 0; i < LN; i++)
+    b[i] = hak_malloc(LSIZE);
+  for (int i = 0; i < LN / 2; i++)
+    hak_free(b[i]);
+  return NULL;
+}
+
+/* Frees the rest, having allocated nothing. */
+static void *large_freer(void *arg)
+{
+  (void)arg;
+  for (int w = 0; w < LW; w++)
+    for (int i = LN / 2; i < LN; i++)
+      hak_free(lblocks[w][i]);
+  return NULL;
+}
+
+static void run(void *(*fn)(void *), void *arg)
+{
+  pthread_t t;
+  if (pthread_create(&t, NULL, fn, arg) != 0)
+    bail_out("pthread_create failed");
+  pthread_join(t, NULL);
+}
+
 int main(void)
 {
-  plan(25);
+  plan(28);
 
   /* --- one thread ---------------------------------------------------- */
   void *large[10], *huge[3];
@@ -137,6 +175,29 @@ int main(void)
     skip(2, "no class");
   }
   ok(after.threads >= before.threads + 1, "the worker is counted among the threads");
+
+  /* --- Large blocks across threads ----------------------------------- */
+  hak_stats_get(&before);
+  for (int w = 0; w < LW; w++)
+    run(large_worker, lblocks[w]);
+  run(large_freer, NULL);
+  hak_stats_get(&after);
+  int ok_blocks = 1;
+  for (int w = 0; w < LW; w++)
+    for (int i = 0; i < LN; i++)
+      ok_blocks &= lblocks[w][i] != NULL;
+  ok(ok_blocks && after.large_allocs - before.large_allocs == LW * LN &&
+         after.large_frees - before.large_frees == LW * LN,
+     "Large blocks of exited workers, freed by them and by a thread without a heap: "
+     "%llu allocs, %llu frees (%d each)",
+     (unsigned long long)(after.large_allocs - before.large_allocs),
+     (unsigned long long)(after.large_frees - before.large_frees), LW * LN);
+  int64_t dlive = (int64_t)(after.live_bytes - before.live_bytes);
+  ok(dlive > -(int64_t)LSIZE / 2 && dlive < (int64_t)LSIZE / 2,
+     "live bytes back where they were (moved by %lld)", (long long)dlive);
+  ok(after.lock_acquisitions - before.lock_acquisitions >= 2 * LW * LN,
+     "every Large allocation and free took a lock (%llu acquisitions)",
+     (unsigned long long)(after.lock_acquisitions - before.lock_acquisitions));
 
   /* --- hak_stats_print ----------------------------------------------- */
   char path[] = "/tmp/hakmem-stats-XXXXXX";
