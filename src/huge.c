@@ -106,10 +106,12 @@ void *hak_big_alloc(size_t size, size_t align, unsigned flags)
 {
   size_t page = hak_os_page_size();
   size_t offset = align > HAK_BIG_MIN_OFFSET ? align : HAK_BIG_MIN_OFFSET;
-  if (size > PTRDIFF_MAX - offset - 2 * HAK_SS_SIZE) {
+  if (offset > PTRDIFF_MAX / 2 || size > PTRDIFF_MAX - offset - 2 * HAK_SS_SIZE) {
     errno = ENOMEM;
     return NULL;
   }
+  if (size == 0)
+    size = 1; /* the block must lie inside its extent, even for a large alignment */
   int bin = hak_ace_bin(size, align);
   bool packed = bin >= 0 && bin < HAK_PACK_BINS && !(flags & HAK_BIG_GROW);
   struct hak_big *b = hak_ace_take(bin, size, align, packed);
@@ -219,24 +221,32 @@ void *hak_big_realloc(void *p, unsigned reg, size_t size)
   size_t span = round_up(used + used / 4, HAK_SS_SIZE); /* room to grow again */
   size_t align = b->offset > HAK_SS_SIZE ? b->offset : HAK_SS_SIZE;
   char *nb = b->packed ? NULL : reserve(span, align), *base = (char *)b;
-  size_t old_used = b->used, old_span = b->span;
-  if (!nb || mremap(base, old_used, old_used, MREMAP_MAYMOVE | MREMAP_FIXED, nb) == MAP_FAILED) {
-    if (nb)
+  size_t old_span = b->span;
+  int saved = errno;
+  /* The old range leaves the registry before its pages leave it: once
+   * they have moved, another thread may be given that address range.
+   * The whole span moves and grows into the new one, so the mapping stays
+   * one kernel mapping (kernels before 6.17 move no range that spans
+   * two). */
+  if (nb)
+    hak_reg_set((uintptr_t)base, old_span, HAK_REG_NONE, HAK_REG_NONE);
+  if (!nb || mremap(base, old_span, span, MREMAP_MAYMOVE | MREMAP_FIXED, nb) == MAP_FAILED) {
+    if (nb) {
+      hak_reg_set((uintptr_t)base, old_span, HAK_REG_HUGE_HEAD, HAK_REG_HUGE_CONT);
       hak_os_unmap(nb, span);
+    }
+    errno = saved;
     count_live(b, +1);
     /* A packed block, or no move: a new block and a copy, as any realloc
-     * may do. */
-    void *q = b->offset == HAK_BIG_MIN_OFFSET ? hak_big_alloc(size, 0, HAK_BIG_GROW) : NULL;
-    if (!q) {
-      errno = ENOMEM;
-      return NULL;
-    }
+     * may do; an aligned block keeps its alignment. */
+    bool aligned = b->offset != HAK_BIG_MIN_OFFSET;
+    void *q = hak_big_alloc(size, aligned ? b->offset : 0, aligned ? 0 : HAK_BIG_GROW);
+    if (!q)
+      return NULL; /* errno is ENOMEM */
     memcpy(q, p, old_usable);
     hak_big_free(p, reg, "realloc");
     return q;
   }
-  hak_reg_set((uintptr_t)base, old_span, HAK_REG_NONE, HAK_REG_NONE);
-  munmap(base + old_used, old_span - old_used);
   b = (struct hak_big *)nb;
   b->span = span;
   b->used = used;

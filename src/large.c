@@ -6,9 +6,9 @@
  * packed slot, pack.c) has the same size, so a cached one serves the next
  * request of its bin and kind as it is: no mmap or munmap.
  * Each bin's cache limit adapts: a cache opens at its first miss, a run
- * of misses doubles its limit, a purge pass with no hit since the last one
- * halves it and unmaps (or frees the slot of) what no longer fits.  Cached
- * blocks are purged (MADV_DONTNEED, header page kept) after
+ * of misses doubles its limit, a purge pass (or a trim) with no hit since
+ * the last one halves it and unmaps (or frees the slot of) what no longer
+ * fits.  Cached blocks are purged (MADV_DONTNEED, header page kept) after
  * HAKMEM_PURGE_DELAY_MS; the whole cache is bounded by HAKMEM_CACHE_MB.
  * Huge mappings (above 2 MiB) have a small cache of their own (at most 8,
  * with the same adaptive limit), served best-fit.
@@ -57,6 +57,16 @@ size_t hak_ace_bin_size(int bin)
 
 static uint64_t cache_cap(void) { return (uint64_t)hak_opt[HAK_OPT_CACHE_MB] << 20; }
 
+/* Counts bytes as cached, unless that would exceed the cap. */
+static bool over_cap(size_t bytes)
+{
+  if (atomic_fetch_add_explicit(&hak_gstats.ace_cached_bytes, bytes, memory_order_relaxed) + bytes <=
+      cache_cap())
+    return false;
+  atomic_fetch_sub_explicit(&hak_gstats.ace_cached_bytes, bytes, memory_order_relaxed);
+  return true;
+}
+
 static void uncount_cached(const struct hak_big *b)
 {
   atomic_fetch_sub_explicit(&hak_gstats.ace_cached_bytes, b->used, memory_order_relaxed);
@@ -101,6 +111,7 @@ static struct hak_big *take_huge(size_t size, size_t align)
     uncount_cached(b);
     hak_big_resize(b, used);
     HAK_COUNT(huge_cache_hits, 1);
+    HAK_COUNT(ace_hits, 1);
   }
   return b;
 }
@@ -108,10 +119,13 @@ static struct hak_big *take_huge(size_t size, size_t align)
 struct hak_big *hak_ace_take(int bin, size_t size, size_t align, bool packed)
 {
   if (bin < 0) {
-    HAK_COUNT(ace_misses, 1);
-    HAK_COUNT(ace_fail_threshold, 1);
-    trace_fail("Threshold", size);
-    return size > HAK_SS_SIZE ? take_huge(size, align) : NULL;
+    struct hak_big *b = size > HAK_SS_SIZE ? take_huge(size, align) : NULL;
+    if (!b) {
+      HAK_COUNT(ace_misses, 1);
+      HAK_COUNT(ace_fail_threshold, 1);
+      trace_fail("Threshold", size);
+    }
+    return b;
   }
   struct ace_bin *c = &bins[bin];
   hak_lock(&c->lock);
@@ -151,13 +165,14 @@ bool hak_ace_put(struct hak_big *b)
     c = &bins[HUGE_BIN];
   else
     return false;
-  if (hak_opt[HAK_OPT_PURGE_DELAY_MS] == 0 ||
-      atomic_load_explicit(&hak_gstats.ace_cached_bytes, memory_order_relaxed) + b->used > cache_cap())
+  if (hak_opt[HAK_OPT_PURGE_DELAY_MS] == 0)
     return false;
   bool cached = false;
-  size_t used = b->used; /* b belongs to other threads once it is cached */
   hak_lock(&c->lock);
-  if (c->count < c->limit) {
+  /* The bytes are counted before the block is linked, so the count covers
+   * every cached block at all times and puts to different bins cannot
+   * overshoot the cap together. */
+  if (c->count < c->limit && !over_cap(b->used)) {
     b->state = HAK_BIG_CACHED;
     b->cached_ms = hak_now_ms();
     b->purged = false;
@@ -167,10 +182,8 @@ bool hak_ace_put(struct hak_big *b)
     cached = true;
   }
   hak_unlock(&c->lock);
-  if (cached) {
-    atomic_fetch_add_explicit(&hak_gstats.ace_cached_bytes, used, memory_order_relaxed);
+  if (cached)
     hak_purge_want();
-  }
   return cached;
 }
 
@@ -202,7 +215,7 @@ bool hak_ace_purge(bool force, bool *released)
         drop = b;
         continue;
       }
-      if (!b->purged && now - b->cached_ms >= delay) {
+      if (!b->purged && now >= b->cached_ms + delay) { /* cached before now was read */
         hak_os_purge((char *)b + page, b->used - page);
         b->purged = true;
         *released = true;

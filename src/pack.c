@@ -13,9 +13,9 @@
  * A slot is taken while its block is live and while the ACE caches it.
  * A slot the ACE lets go is purged whole (its header reads zero, so a late
  * free of the block is reported) and is free for the next block of the
- * bin; a unit whose slots are all free is unmapped, except the bin's last
- * one, so a bin used one block at a time does not map and unmap a unit
- * per block.
+ * bin; a unit whose slots are all free is unmapped, except one per bin
+ * (its spare), so a bin whose use goes up and down by one block across a
+ * unit's edge does not map and unmap a unit per block.
  */
 #include "internal.h"
 
@@ -34,7 +34,7 @@ static struct pack_bin {
   hak_lock_t lock;
   struct pack *partial; /* units with a free slot */
   struct pack *full;
-  unsigned count;       /* units mapped */
+  struct pack *spare;   /* a unit with no slot taken, or NULL */
 } bins[HAK_PACK_BINS];
 
 static uint32_t all_slots(const struct pack *u)
@@ -87,14 +87,18 @@ struct hak_big *hak_pack_take(int bin)
   HAK_ASSERT(bin >= 0 && bin < HAK_PACK_BINS);
   struct pack_bin *c = &bins[bin];
   hak_lock(&c->lock);
-  while (!c->partial) { /* map outside the lock; another thread may add one meanwhile */
-    hak_unlock(&c->lock);
-    struct pack *u = pack_new(bin);
-    if (!u)
-      return NULL;
-    hak_lock(&c->lock);
+  while (!c->partial) {
+    struct pack *u = c->spare;
+    if (u) {
+      c->spare = NULL;
+    } else { /* map outside the lock; another thread may add one meanwhile */
+      hak_unlock(&c->lock);
+      u = pack_new(bin);
+      if (!u)
+        return NULL;
+      hak_lock(&c->lock);
+    }
     push(&c->partial, u);
-    c->count++;
   }
   struct pack *u = c->partial;
   unsigned i = (unsigned)__builtin_ctz(~u->taken);
@@ -138,12 +142,16 @@ void hak_pack_release(struct hak_big *b)
     push(&c->partial, u);
   }
   u->taken &= ~(1u << i);
-  bool drop = u->taken == 0 && c->count > 1;
-  if (drop) {
+  bool drop = false;
+  if (u->taken == 0) {
     unlink_from(&c->partial, u);
-    c->count--;
-    /* The unit stops being HAKMEM's before another mapping may take it. */
-    hak_reg_set((uintptr_t)u, HAK_SS_SIZE, HAK_REG_NONE, HAK_REG_NONE);
+    if (!c->spare) {
+      c->spare = u;
+    } else {
+      drop = true;
+      /* The unit stops being HAKMEM's before another mapping may take it. */
+      hak_reg_set((uintptr_t)u, HAK_SS_SIZE, HAK_REG_NONE, HAK_REG_NONE);
+    }
   }
   hak_unlock(&c->lock);
   if (drop)

@@ -77,8 +77,10 @@ void hak_purge_poll(void)
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 64 * 1024);
-  if (pthread_create(&t, &attr, purger, NULL) != 0)
+  if (pthread_create(&t, &attr, purger, NULL) != 0) { /* a later call tries again */
+    atomic_store_explicit(&wanted, 1, memory_order_relaxed);
     atomic_store(&running, 0);
+  }
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
 }

@@ -325,7 +325,9 @@ bool hak_pool_purge(bool force, bool *released)
     struct hak_slab *keep = NULL;
     for (struct hak_slab *s = stack_take_all(&empty_stack[c]), *next; s; s = next) {
       next = atomic_load_explicit(&s->next, memory_order_relaxed);
-      if (force || (uint32_t)now - s->empty_since >= delay) {
+      /* Signed: a slab emptied after now was read has not waited. */
+      int32_t waited = (int32_t)((uint32_t)now - s->empty_since);
+      if (force || (waited >= 0 && (uint32_t)waited >= delay)) {
         purge_slab(s);
         *released = true;
       } else {

@@ -41,7 +41,8 @@ hak_tier_programs = \
 	tests/unit/tier_rss \
 	tests/unit/tier_ace \
 	tests/unit/tier_oom \
-	tests/unit/tier_many_large
+	tests/unit/tier_many_large \
+	tests/unit/tier_remap
 check_PROGRAMS += $(hak_unit_programs) $(hak_tier_programs)
 TESTS += $(hak_unit_programs) $(hak_tier_programs) tests/unit/tier_ace_strace.sh
 EXTRA_DIST += tests/unit/tier_ace_strace.sh
@@ -123,3 +124,10 @@ tests_unit_tier_many_large_CPPFLAGS = $(hak_tier_cppflags)
 tests_unit_tier_many_large_CFLAGS = $(hak_tier_cflags)
 tests_unit_tier_many_large_LDFLAGS = -no-install
 tests_unit_tier_many_large_LDADD = $(hak_tier_ldadd)
+
+# tier_remap defines mremap, which the library's calls must reach.
+tests_unit_tier_remap_SOURCES = tests/unit/tier_remap.c tests/tap.h tests/testutil.h
+tests_unit_tier_remap_CPPFLAGS = $(hak_tier_cppflags)
+tests_unit_tier_remap_CFLAGS = $(hak_tier_cflags)
+tests_unit_tier_remap_LDFLAGS = -no-install -Wl,--export-dynamic
+tests_unit_tier_remap_LDADD = $(hak_tier_ldadd)

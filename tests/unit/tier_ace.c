@@ -151,8 +151,12 @@ int main(int argc, char **argv)
   cycle(3 * MiB, 100);
   hak_stats_get(&s2);
   /* The cache starts closed and opens at the first miss. */
-  ok(d(s2.huge_cache_hits, s1.huge_cache_hits) >= 98, "100 malloc/free of 3 MiB: %llu Huge cache hits",
-     d(s2.huge_cache_hits, s1.huge_cache_hits));
+  ok(d(s2.huge_cache_hits, s1.huge_cache_hits) >= 98 &&
+         d(s2.huge_cache_hits, s1.huge_cache_hits) == d(s2.ace_hits, s1.ace_hits) &&
+         d(s2.ace_hits, s1.ace_hits) + d(s2.ace_misses, s1.ace_misses) == 100,
+     "100 malloc/free of 3 MiB: %llu Huge cache hits, %llu ACE hits, %llu misses",
+     d(s2.huge_cache_hits, s1.huge_cache_hits), d(s2.ace_hits, s1.ace_hits),
+     d(s2.ace_misses, s1.ace_misses));
   check_idle("Large and Huge loops");
   return done_testing();
 }

@@ -8,7 +8,8 @@
  *   and the tail past the last slot find none;
  * - with the ACE cache off, a freed block's slot is purged (its header
  *   reads zero) and unmapped with its unit once empty, but the bin keeps
- *   one unit; the next block reuses a slot without mapping; with the
+ *   one unit; the next block reuses a slot without mapping, also when it
+ *   comes and goes next to a full unit; with the
  *   cache on, a freed block is cached and a trim frees its slot;
  * - realloc shrinks a packed block in place and grows it into a mapping of
  *   its own, contents kept, which then grows in place; an aligned block
@@ -167,6 +168,29 @@ static void release(void)
   struct hak_big *h = hak_pack_hdr(q);
   hak_free(q);
   ok(h && h->magic == 0, "a released slot's header reads zero (a late free is reported)");
+
+  /* One unit full, one more block allocated and freed: the unit it
+   * empties is kept for the next one, not unmapped and mapped again. */
+  size_t per = (HAK_SS_SIZE - page) / stride < 32 ? (HAK_SS_SIZE - page) / stride : 32;
+  char *fill[32], *x = NULL, *y = NULL;
+  for (size_t i = 0; i < per; i++)
+    fill[i] = hak_malloc(300 * KiB);
+  x = hak_malloc(300 * KiB);
+  unsigned reg_kept = 0;
+  int same = 1;
+  for (int i = 0; i < 20 && x; i++) {
+    hak_free(x);
+    reg_kept += hak_reg_lookup(x) == HAK_REG_LARGE_PACK;
+    y = hak_malloc(300 * KiB);
+    same &= y && unit_of(y) == unit_of(x);
+    x = y;
+  }
+  ok(x && reg_kept == 20 && same,
+     "a unit emptied next to a full one is kept and serves the next block (%u of 20 kept)",
+     reg_kept);
+  hak_free(x);
+  for (size_t i = 0; i < per; i++)
+    hak_free(fill[i]);
   hak_opt[HAK_OPT_PURGE_DELAY_MS] = delay;
 
   /* With the cache on: a freed block waits in the ACE, and a trim (a
@@ -298,7 +322,7 @@ static void threads(void)
 int main(void)
 {
   unit_watchdog(60);
-  plan(1 + 9 + 7 + 11 + 1);
+  plan(1 + 9 + 8 + 11 + 1);
   hak_init();
   /* No purge pass behind the tests' back: what they cache stays cached. */
   hak_opt[HAK_OPT_PURGE_DELAY_MS] = 3600000;

@@ -1,0 +1,260 @@
+/* tier_remap.c - Large and Huge blocks that realloc moves with mremap, and
+ * aligned blocks of size 0, on the real library.
+ *
+ * The program defines mremap, which HAKMEM's calls reach (the executable's
+ * definition comes first), so the test can make the kernel's answer what
+ * it needs:
+ * - kernels before 6.17 refuse to move a range that spans two kernel
+ *   mappings: with that rule applied, blocks grown again and again (plain
+ *   and 4 KiB-aligned) always move, none is copied;
+ * - when mremap fails, realloc still succeeds by a copy; an aligned block
+ *   keeps its alignment and errno is left as it was;
+ * - a moved block's old range stops being HAKMEM's before its pages leave
+ *   it: another thread that is given that range in the meantime (the
+ *   moving thread held right after the move) keeps its block;
+ * - a successful realloc that moves a block whose pages fill its span
+ *   leaves errno alone;
+ * - posix_memalign with size 0 and a large alignment gives a block inside
+ *   a mapping of its own, not in the next 2 MiB unit. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "testutil.h"
+
+#define MiB ((size_t)1 << 20)
+
+enum mode { REAL, OLD_KERNEL, FAIL, PAUSE };
+static volatile enum mode mode = REAL;
+static volatile unsigned calls, refused;
+
+/* The moving thread's pause (PAUSE): after the real move, another thread
+ * runs until it posts resume. */
+static sem_t moved, resume;
+static uintptr_t vacated, vacated_len, moved_to;
+
+static char maps[1 << 20];
+
+/* Whether [a, a + len) lies inside one line of /proc/self/maps. */
+static int one_mapping(uintptr_t a, size_t len)
+{
+  int fd = open("/proc/self/maps", O_RDONLY);
+  if (fd < 0)
+    return 1;
+  size_t n = 0;
+  ssize_t r;
+  while (n < sizeof maps - 1 && (r = read(fd, maps + n, sizeof maps - 1 - n)) > 0)
+    n += (size_t)r;
+  close(fd);
+  maps[n] = '\0';
+  for (char *l = maps; *l;) {
+    uintptr_t s = strtoul(l, &l, 16), e = strtoul(l + 1, &l, 16);
+    if (s <= a && a + len <= e)
+      return 1;
+    char *nl = strchr(l, '\n');
+    if (!nl)
+      break;
+    l = nl + 1;
+  }
+  return 0;
+}
+
+void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
+{
+  va_list ap;
+  va_start(ap, flags);
+  void *to = va_arg(ap, void *);
+  va_end(ap);
+  calls++;
+  if (mode == FAIL || (mode == OLD_KERNEL && !one_mapping((uintptr_t)old, old_size))) {
+    refused++;
+    errno = EFAULT;
+    return MAP_FAILED;
+  }
+  void *r = (void *)syscall(SYS_mremap, old, old_size, new_size, flags, to);
+  if (mode == PAUSE && r != MAP_FAILED) {
+    mode = REAL;
+    vacated = (uintptr_t)old;
+    vacated_len = old_size;
+    moved_to = (uintptr_t)r;
+    sem_post(&moved);
+    sem_wait(&resume);
+  }
+  return r;
+}
+
+static void fill(unsigned char *p, size_t n, unsigned seed)
+{
+  for (size_t i = 0; i < n; i += 4096)
+    p[i] = (unsigned char)(i / 4096 * 31 + seed);
+  p[n - 1] = (unsigned char)seed;
+}
+
+static int intact(const unsigned char *p, size_t n, unsigned seed)
+{
+  for (size_t i = 0; i < n; i += 4096)
+    if (p[i] != (unsigned char)(i / 4096 * 31 + seed))
+      return 0;
+  return p[n - 1] == (unsigned char)seed;
+}
+
+/* Grows a block from 3 MiB to 48 MiB by doubling; 1 when every step kept
+ * its contents (and alignment). */
+static int grow_chain(unsigned char *p, size_t align, unsigned seed)
+{
+  size_t n = 3 * MiB;
+  fill(p, n, seed);
+  for (; p && n < 48 * MiB; n *= 2) {
+    unsigned char *q = realloc(p, 2 * n);
+    if (!q || !intact(q, n, seed) || (uintptr_t)q % align) {
+      free(q ? q : p);
+      return 0;
+    }
+    p = q;
+    fill(p, 2 * n, seed);
+  }
+  free(p);
+  return 1;
+}
+
+static void old_kernel_rule(void)
+{
+  mode = OLD_KERNEL;
+  calls = refused = 0;
+  unsigned char *a = malloc(3 * MiB);
+  int plain = a && grow_chain(a, 16, 1);
+  void *b = NULL;
+  int aligned = posix_memalign(&b, 4096, 3 * MiB) == 0 && grow_chain(b, 4096, 2);
+  mode = REAL;
+  ok(plain && aligned && calls >= 6 && refused == 0,
+     "blocks grown 4 times (plain and 4 KiB-aligned) move as one kernel mapping each time "
+     "(%u moves, %u would be refused before Linux 6.17)",
+     calls, refused);
+}
+
+static void move_refused(void)
+{
+  void *b = NULL;
+  if (posix_memalign(&b, 4096, 3 * MiB) != 0)
+    bail_out("posix_memalign(4096, 3 MiB) failed");
+  fill(b, 3 * MiB, 3);
+  unsigned char *p = malloc(3 * MiB);
+  if (!p)
+    bail_out("malloc(3 MiB) failed");
+  fill(p, 3 * MiB, 4);
+  mode = FAIL;
+  refused = 0;
+  errno = EDOM;
+  unsigned char *q = realloc(b, 12 * MiB);
+  int e1 = errno;
+  errno = EDOM;
+  unsigned char *r = realloc(p, 12 * MiB);
+  int e2 = errno;
+  mode = REAL;
+  ok(q && (uintptr_t)q % 4096 == 0 && intact(q, 3 * MiB, 3) && refused >= 1,
+     "mremap refused: an aligned block is copied, still aligned (%p)", (void *)q);
+  ok(r && intact(r, 3 * MiB, 4), "and a plain one too");
+  ok(e1 == EDOM && e2 == EDOM, "errno stays as it was (%d, %d)", e1, e2);
+  free(q ? q : b);
+  free(r ? r : p);
+}
+
+static unsigned char *theirs;
+static size_t theirs_size;
+
+/* Another thread, while the moving one is held right after its move:
+ * something of the program's sits just below the new mapping (where
+ * HAKMEM places the next one first), so its mapping goes where the kernel
+ * puts it, often in the range just vacated. */
+static void *other_thread(void *arg)
+{
+  (void)arg;
+  sem_wait(&moved);
+  void *block = mmap((void *)(moved_to - 4 * MiB), 4 * MiB, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  theirs_size = 3 * MiB / 2; /* a Large block in a mapping of its own */
+  theirs = malloc(theirs_size);
+  if (theirs)
+    fill(theirs, theirs_size, 5);
+  sem_post(&resume);
+  if (block != MAP_FAILED)
+    munmap(block, 4 * MiB);
+  return NULL;
+}
+
+static void registry_before_move(void)
+{
+  sem_init(&moved, 0, 0);
+  sem_init(&resume, 0, 0);
+  unsigned char *p = malloc(8 * MiB - 64); /* its pages fill its span */
+  if (!p)
+    bail_out("malloc(8 MiB - 64) failed");
+  fill(p, 8 * MiB - 64, 6);
+  pthread_t t;
+  if (pthread_create(&t, NULL, other_thread, NULL) != 0)
+    bail_out("pthread_create failed");
+  mode = PAUSE;
+  errno = EDOM;
+  unsigned char *q = realloc(p, 9 * MiB);
+  int e = errno;
+  pthread_join(t, NULL);
+  mode = REAL;
+  ok(q && intact(q, 8 * MiB - 64, 6) && e == EDOM,
+     "a block whose pages fill its span moves, contents and errno kept (errno %d)", e);
+  if (!theirs)
+    bail_out("the other thread's malloc failed");
+  if ((uintptr_t)theirs >= vacated && (uintptr_t)theirs < vacated + vacated_len)
+    ok(malloc_usable_size(theirs) >= theirs_size && intact(theirs, theirs_size, 5),
+       "a block given the vacated range during the move stays HAKMEM's (usable %zu)",
+       malloc_usable_size(theirs));
+  else
+  {
+    diag("vacated %#lx..%#lx, moved to %#lx, theirs %p", (unsigned long)vacated,
+         (unsigned long)(vacated + vacated_len), (unsigned long)moved_to, (void *)theirs);
+    skip(1, "the other thread's block did not land in the vacated range");
+  }
+  free(theirs);
+  free(q);
+}
+
+static void aligned_size_zero(void)
+{
+  unsigned char *small = malloc(32);
+  static const size_t aligns[] = {8192, 2 * MiB, 4 * MiB};
+  for (unsigned i = 0; i < sizeof aligns / sizeof aligns[0]; i++) {
+    void *p = NULL;
+    int rc = posix_memalign(&p, aligns[i], 0);
+    size_t usable = p ? malloc_usable_size(p) : 0;
+    ok(rc == 0 && p && (uintptr_t)p % aligns[i] == 0 && usable >= 1 && usable < aligns[i] + 2 * MiB &&
+           ((uintptr_t)p >> 21) != ((uintptr_t)small >> 21),
+       "posix_memalign(%zu, 0): an aligned block of its own (%p, usable %zu)", aligns[i], p, usable);
+    if (p)
+      *(volatile unsigned char *)p = 1;
+    free(p);
+  }
+  free(small);
+}
+
+int main(void)
+{
+  alarm(120); /* a hang is a failure: SIGALRM kills the test */
+  plan(2 + 1 + 3 + 3);
+  registry_before_move(); /* first: the kernel's free ranges are simplest */
+  old_kernel_rule();
+  move_refused();
+  aligned_size_zero();
+  return done_testing();
+}
