@@ -13,7 +13,8 @@
  * Freed blocks go to the ACE (large.c), which keeps them warm for the next
  * request of their size; realloc grows or shrinks a mapping in place
  * inside its reservation, or moves the pages with mremap, without copying
- * (a packed block moves to a mapping of its own, with one copy).
+ * (a packed block moves to a mapping of its own, with one copy, as does
+ * a block whose move the kernel refuses).
  */
 #include "internal.h"
 

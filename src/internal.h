@@ -290,8 +290,8 @@ struct hak_class_counters {
 };
 
 /* Statistics a heap counts outside the classes; the fields from locks on
- * are counted with HAK_COUNT(), by any thread that takes a lock or
- * allocates or frees a Large or Huge block. */
+ * are counted with HAK_COUNT(): each thread that takes a lock or allocates
+ * or frees a Large or Huge block counts in its own heap. */
 struct hak_heap_counters {
   uint64_t pool_hit_empty, pool_hit_adopt, pool_hit_unused, pool_new_superslab, pool_releases;
   uint64_t locks;

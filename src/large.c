@@ -57,14 +57,18 @@ size_t hak_ace_bin_size(int bin)
 
 static uint64_t cache_cap(void) { return (uint64_t)hak_opt[HAK_OPT_CACHE_MB] << 20; }
 
-/* Counts bytes as cached, unless that would exceed the cap. */
+/* Counts bytes as cached, unless that would exceed the cap (then the
+ * count is left alone: a refused block never shows in it). */
 static bool over_cap(size_t bytes)
 {
-  if (atomic_fetch_add_explicit(&hak_gstats.ace_cached_bytes, bytes, memory_order_relaxed) + bytes <=
-      cache_cap())
-    return false;
-  atomic_fetch_sub_explicit(&hak_gstats.ace_cached_bytes, bytes, memory_order_relaxed);
-  return true;
+  uint64_t cap = cache_cap();
+  uint64_t now = atomic_load_explicit(&hak_gstats.ace_cached_bytes, memory_order_relaxed);
+  do {
+    if (now + bytes > cap)
+      return true;
+  } while (!atomic_compare_exchange_weak_explicit(&hak_gstats.ace_cached_bytes, &now, now + bytes,
+                                                  memory_order_relaxed, memory_order_relaxed));
+  return false;
 }
 
 static void uncount_cached(const struct hak_big *b)
