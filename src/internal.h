@@ -289,9 +289,9 @@ struct hak_class_counters {
   uint64_t refills, flushes, remote_frees, drains;
 };
 
-/* Statistics a heap counts outside the classes; the fields from locks on
- * are counted with HAK_COUNT(): each thread that takes a lock or allocates
- * or frees a Large or Huge block counts in its own heap. */
+/* Statistics a heap counts outside the classes, with HAK_COUNT() (each
+ * thread in its own heap).  Only uint64_t fields: the statistics sum them
+ * as an array of HAK_CTR_WORDS words. */
 struct hak_heap_counters {
   uint64_t pool_hit_empty, pool_hit_adopt, pool_hit_unused, pool_new_superslab, pool_releases;
   uint64_t locks;
@@ -300,6 +300,8 @@ struct hak_heap_counters {
   uint64_t ace_hits, ace_misses, ace_fail_threshold, ace_fail_exhaustion, ace_fail_mapfail,
       huge_cache_hits;
 };
+#define HAK_CTR_WORDS (sizeof(struct hak_heap_counters) / sizeof(uint64_t))
+_Static_assert(sizeof(struct hak_heap_counters) % sizeof(uint64_t) == 0, "counters are words");
 
 /* One per thread that has allocated. */
 struct hak_heap {
@@ -459,29 +461,27 @@ static inline void hak_init(void)
 
 /* Global counters, updated on slow paths only: those of mappings, then
  * the bytes the ACE holds (every Large free and reuse changes it: a line
- * of its own), then the HAK_COUNT() counters of threads without a heap. */
+ * of its own), then the heap counters of threads without a heap. */
 struct hak_global_stats {
   _Atomic uint64_t mapped, mapped_peak, purged, resident_purged, threads, superslabs;
   _Alignas(64) _Atomic uint64_t ace_cached_bytes;
-  _Alignas(64) _Atomic uint64_t locks;
-  _Atomic uint64_t large_allocs, large_frees, huge_allocs, huge_frees;
-  _Atomic uint64_t big_alloc_bytes, big_free_bytes;
-  _Atomic uint64_t ace_hits, ace_misses, ace_fail_threshold, ace_fail_exhaustion,
-      ace_fail_mapfail, huge_cache_hits;
+  _Alignas(64) _Atomic uint64_t heapless[HAK_CTR_WORDS]; /* as struct hak_heap_counters */
 };
 extern struct hak_global_stats hak_gstats;
 
 /* Adds n to counter `field' of the calling thread's heap, without an
  * atomic and on a line no other thread writes, so that threads allocating
  * Large blocks at once do not contend on a shared counter; a thread
- * without a heap adds to hak_gstats.field. */
+ * without a heap adds to the same word of hak_gstats.heapless. */
 #define HAK_COUNT(field, n)                                                                       \
   do {                                                                                            \
     struct hak_heap *hak_count_h = hak_theap;                                                     \
     if (HAK_LIKELY(hak_count_h != &hak_no_heap))                                                  \
       hak_count_h->ctr.field += (n);                                                              \
     else                                                                                          \
-      atomic_fetch_add_explicit(&hak_gstats.field, (n), memory_order_relaxed);                    \
+      atomic_fetch_add_explicit(                                                                  \
+          &hak_gstats.heapless[offsetof(struct hak_heap_counters, field) / sizeof(uint64_t)],   \
+          (n), memory_order_relaxed);                                                            \
   } while (0)
 void hak_stats_add_mapped(int64_t delta);
 void hak_stats_fold_heap(struct hak_heap *h);

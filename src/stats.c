@@ -44,24 +44,10 @@ static void add_heap(struct class_totals *t, struct hak_heap_counters *ctr, cons
     t[c].remote_frees += k->remote_frees;
     t[c].drains += k->drains;
   }
-  ctr->pool_hit_empty += h->ctr.pool_hit_empty;
-  ctr->pool_hit_adopt += h->ctr.pool_hit_adopt;
-  ctr->pool_hit_unused += h->ctr.pool_hit_unused;
-  ctr->pool_new_superslab += h->ctr.pool_new_superslab;
-  ctr->pool_releases += h->ctr.pool_releases;
-  ctr->locks += h->ctr.locks;
-  ctr->large_allocs += h->ctr.large_allocs;
-  ctr->large_frees += h->ctr.large_frees;
-  ctr->huge_allocs += h->ctr.huge_allocs;
-  ctr->huge_frees += h->ctr.huge_frees;
-  ctr->big_alloc_bytes += h->ctr.big_alloc_bytes;
-  ctr->big_free_bytes += h->ctr.big_free_bytes;
-  ctr->ace_hits += h->ctr.ace_hits;
-  ctr->ace_misses += h->ctr.ace_misses;
-  ctr->ace_fail_threshold += h->ctr.ace_fail_threshold;
-  ctr->ace_fail_exhaustion += h->ctr.ace_fail_exhaustion;
-  ctr->ace_fail_mapfail += h->ctr.ace_fail_mapfail;
-  ctr->huge_cache_hits += h->ctr.huge_cache_hits;
+  const uint64_t *from = (const uint64_t *)&h->ctr;
+  uint64_t *to = (uint64_t *)ctr;
+  for (size_t i = 0; i < HAK_CTR_WORDS; i++)
+    to[i] += from[i];
 }
 
 void hak_stats_fold_heap(struct hak_heap *h)
@@ -88,8 +74,6 @@ static void count_slab(const struct hak_slab *s, void *arg)
 }
 
 #define LOAD(x) atomic_load_explicit(&hak_gstats.x, memory_order_relaxed)
-/* A HAK_COUNT() counter: the heaps' sum in ctr, plus heapless threads'. */
-#define SUM(x) (LOAD(x) + ctr.x)
 
 HAK_API int hak_stats_get(hak_stats_t *st)
 {
@@ -102,6 +86,9 @@ HAK_API int hak_stats_get(hak_stats_t *st)
   struct sum_arg arg = {t, &ctr};
   hak_heaps_foreach(sum_heap, &arg);
   hak_heaps_unlock();
+  uint64_t *words = (uint64_t *)&ctr; /* plus the counts of threads without a heap */
+  for (size_t i = 0; i < HAK_CTR_WORDS; i++)
+    words[i] += atomic_load_explicit(&hak_gstats.heapless[i], memory_order_relaxed);
   hak_pool_foreach_slab(count_slab, t);
 
   memset(st, 0, sizeof *st);
@@ -120,21 +107,21 @@ HAK_API int hak_stats_get(hak_stats_t *st)
   st->pool_new_superslab = ctr.pool_new_superslab;
   st->pool_releases = ctr.pool_releases;
   st->superslabs = LOAD(superslabs);
-  st->lock_acquisitions = SUM(locks);
-  st->large_allocs = SUM(large_allocs);
-  st->large_frees = SUM(large_frees);
-  st->ace_hits = SUM(ace_hits);
-  st->ace_misses = SUM(ace_misses);
-  st->ace_fail_threshold = SUM(ace_fail_threshold);
-  st->ace_fail_exhaustion = SUM(ace_fail_exhaustion);
-  st->ace_fail_mapfail = SUM(ace_fail_mapfail);
+  st->lock_acquisitions = ctr.locks;
+  st->large_allocs = ctr.large_allocs;
+  st->large_frees = ctr.large_frees;
+  st->ace_hits = ctr.ace_hits;
+  st->ace_misses = ctr.ace_misses;
+  st->ace_fail_threshold = ctr.ace_fail_threshold;
+  st->ace_fail_exhaustion = ctr.ace_fail_exhaustion;
+  st->ace_fail_mapfail = ctr.ace_fail_mapfail;
   st->ace_cached_bytes = LOAD(ace_cached_bytes);
-  st->huge_allocs = SUM(huge_allocs);
-  st->huge_frees = SUM(huge_frees);
-  st->huge_cache_hits = SUM(huge_cache_hits);
+  st->huge_allocs = ctr.huge_allocs;
+  st->huge_frees = ctr.huge_frees;
+  st->huge_cache_hits = ctr.huge_cache_hits;
   /* A block freed by one thread may be counted before its allocation by
    * another is. */
-  uint64_t big_in = SUM(big_alloc_bytes), big_out = SUM(big_free_bytes);
+  uint64_t big_in = ctr.big_alloc_bytes, big_out = ctr.big_free_bytes;
   st->live_bytes = big_in > big_out ? big_in - big_out : 0;
   for (unsigned c = 0; c < HAK_CLASSES; c++) {
     hak_class_stats_t *o = &st->classes[c];

@@ -100,7 +100,7 @@ static void run(void *(*fn)(void *), void *arg)
 
 int main(void)
 {
-  plan(28);
+  plan(29);
 
   /* --- one thread ---------------------------------------------------- */
   void *large[10], *huge[3];
@@ -180,8 +180,14 @@ int main(void)
   hak_stats_get(&before);
   for (int w = 0; w < LW; w++)
     run(large_worker, lblocks[w]);
+  hak_stats_t mid;
+  hak_stats_get(&mid);
   run(large_freer, NULL);
   hak_stats_get(&after);
+  ok(after.threads == mid.threads && after.large_frees - mid.large_frees == LW * (LN - LN / 2),
+     "the freeing thread made no heap (threads %llu -> %llu) and its frees count (%llu)",
+     (unsigned long long)mid.threads, (unsigned long long)after.threads,
+     (unsigned long long)(after.large_frees - mid.large_frees));
   int ok_blocks = 1;
   for (int w = 0; w < LW; w++)
     for (int i = 0; i < LN; i++)
