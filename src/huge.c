@@ -36,16 +36,6 @@ static struct hak_big *hdr_of(const void *p, unsigned reg)
   return (struct hak_big *)(u << HAK_SS_SHIFT);
 }
 
-/* Maps span bytes aligned to align (hak_os_map: packed with the other
- * aligned mappings), read-write; NULL when refused. */
-static char *reserve(size_t span, size_t align)
-{
-  int saved = errno;
-  char *p = hak_os_map(span, align, "hakmem large");
-  errno = saved;
-  return p;
-}
-
 const char *hak_big_tier(const void *p, unsigned reg)
 {
   return reg != HAK_REG_LARGE_PACK && hak_big_is_huge(hdr_of(p, reg)) ? "huge" : "large";
@@ -89,7 +79,7 @@ static void count_mapfail(size_t bytes)
 static struct hak_big *map_new(size_t used, size_t offset, size_t align)
 {
   size_t span = round_up(used, HAK_SS_SIZE);
-  char *base = reserve(span, align > HAK_SS_SIZE ? align : HAK_SS_SIZE);
+  char *base = hak_os_map(span, align > HAK_SS_SIZE ? align : HAK_SS_SIZE, "hakmem large");
   if (!base) {
     count_mapfail(span);
     return NULL;
@@ -221,9 +211,9 @@ void *hak_big_realloc(void *p, unsigned reg, size_t size)
   }
   size_t span = round_up(used + used / 4, HAK_SS_SIZE); /* room to grow again */
   size_t align = b->offset > HAK_SS_SIZE ? b->offset : HAK_SS_SIZE;
-  char *nb = b->packed ? NULL : reserve(span, align), *base = (char *)b;
-  size_t old_span = b->span;
   int saved = errno;
+  char *nb = b->packed ? NULL : hak_os_map(span, align, "hakmem large"), *base = (char *)b;
+  size_t old_span = b->span;
   /* The old range leaves the registry before its pages leave it: once
    * they have moved, another thread may be given that address range.
    * The whole span moves and grows into the new one, so the mapping stays
