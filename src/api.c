@@ -44,21 +44,9 @@ extern void *__libc_realloc(void *, size_t);
 #define FAST_PATH_CHECKS 0
 #endif
 
-/* The head of cache b, popped, or NULL when b is empty. */
-static inline __attribute__((always_inline)) void *cache_pop(struct hak_tbin *b)
-{
-  void **p = b->head;
-  if (HAK_UNLIKELY(p == NULL))
-    return NULL;
-  b->head = p[0];
-  p[1] = NULL;
-  b->room++;
-  return p;
-}
-
 static inline void *alloc_mid(unsigned cls)
 {
-  void *p = cache_pop(&hak_theap->mid[cls - HAK_TINY_CLASSES]);
+  void *p = hak_cache_pop(&hak_theap->mid[cls - HAK_TINY_CLASSES]);
   return HAK_LIKELY(p != NULL) ? p : hak_cache_alloc_slow(cls);
 }
 
@@ -66,7 +54,7 @@ static inline void *alloc_class(unsigned cls)
 {
   if (cls >= HAK_TINY_CLASSES)
     return alloc_mid(cls);
-  void *p = cache_pop(&hak_tbins[cls]);
+  void *p = hak_cache_pop(&hak_tbins[cls]);
   return HAK_LIKELY(p != NULL) ? p : hak_cache_alloc_slow(cls);
 }
 
@@ -91,7 +79,7 @@ static inline void *alloc(size_t size)
   if (HAK_LIKELY(size <= HAK_TINY_MAX)) {
     /* The table gives the cache's offset by size: no arithmetic but one
      * addition. */
-    void *p = cache_pop((struct hak_tbin *)((char *)hak_tbins + hak_tiny_bin_offset[size]));
+    void *p = hak_cache_pop((struct hak_tbin *)((char *)hak_tbins + hak_tiny_bin_offset[size]));
     return HAK_LIKELY(p != NULL) ? p : alloc_tiny_slow(size);
   }
   if (size <= HAK_MID_MAX)

@@ -258,15 +258,6 @@ void hak_cache_flush_all(struct hak_heap *h)
     hak_cache_flush(h, hak_bin_of(h, c), c, 0);
 }
 
-static void *pop(struct hak_tbin *b)
-{
-  void **p = b->head;
-  b->head = p[0];
-  p[1] = NULL;
-  b->room++;
-  return p;
-}
-
 void *hak_cache_alloc_slow(unsigned cls)
 {
   struct hak_heap *h = hak_heap_get();
@@ -276,7 +267,7 @@ void *hak_cache_alloc_slow(unsigned cls)
   }
   struct hak_tbin *b = hak_bin_of(h, cls);
   if (b->head)
-    return pop(b);
+    return hak_cache_pop(b);
   if (h->nocache) {
     void *p = NULL;
     if (!refill(h, cls, &p, 1)) {
@@ -303,7 +294,7 @@ void *hak_cache_alloc_slow(unsigned cls)
   h->cls[cls].refill_blocks += got;
   b->room -= got;
   hak_slow_tick();
-  return pop(b);
+  return hak_cache_pop(b);
 }
 
 /* Frees that the fast path did not take: another thread's slab, a heap

@@ -283,6 +283,19 @@ struct hak_tbin {
 };
 _Static_assert(sizeof(struct hak_tbin) == HAK_TBIN_BYTES, "hak_tiny_bin_offset's unit");
 
+/* The head of cache b, popped (its double-free mark cleared), or NULL
+ * when b is empty. */
+static inline __attribute__((always_inline)) void *hak_cache_pop(struct hak_tbin *b)
+{
+  void **p = b->head;
+  if (HAK_UNLIKELY(p == NULL))
+    return NULL;
+  b->head = p[0];
+  p[1] = NULL;
+  b->room++;
+  return p;
+}
+
 /* Statistics a heap counts for one class (owner thread only). */
 struct hak_class_counters {
   uint64_t refill_blocks, flush_blocks, direct_allocs, slow_frees;
