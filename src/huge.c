@@ -224,7 +224,7 @@ void *hak_big_realloc(void *p, unsigned reg, size_t size)
   if (!nb || mremap(base, old_span, span, MREMAP_MAYMOVE | MREMAP_FIXED, nb) == MAP_FAILED) {
     if (nb) {
       hak_reg_set((uintptr_t)base, old_span, HAK_REG_HUGE_HEAD, HAK_REG_HUGE_CONT);
-      hak_os_unmap(nb, span);
+      hak_os_unmap_move_target(nb, span);
     }
     errno = saved;
     count_live(b, +1);

@@ -129,6 +129,25 @@ void hak_os_unmap(void *p, size_t size)
   hak_stats_add_mapped(-(int64_t)size);
 }
 
+/* Unmaps p, a mapping of size bytes that a move into it (mremap with
+ * MREMAP_FIXED) failed to replace.  The kernel may have unmapped it before
+ * failing (Linux does so when the old range cannot be moved), and another
+ * thread may have mapped something there since, which must survive.  So
+ * p is unmapped only while still wholly mapped (the kernel kept it), or
+ * after claiming the whole range again.  A range with holes was unmapped
+ * by the kernel: what is there now is someone else's. */
+void hak_os_unmap_move_target(void *p, size_t size)
+{
+  int saved = errno;
+  char *q = mmap(p, size, PROT_NONE, MAP_FLAGS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (q != MAP_FAILED && q != p) /* a kernel before 4.17 took the address as a hint */
+    munmap(q, size);
+  if (q == p || msync(p, size, MS_ASYNC) == 0)
+    munmap(p, size);
+  errno = saved;
+  hak_stats_add_mapped(-(int64_t)size);
+}
+
 /* Gives the pages back; they read as zero when touched again.
  * MADV_DONTNEED, not MADV_FREE: RSS must fall at once. */
 void hak_os_purge(void *p, size_t size)

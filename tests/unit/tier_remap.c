@@ -8,7 +8,10 @@
  *   mappings: with that rule applied, blocks grown again and again (plain
  *   and 4 KiB-aligned) always move, none is copied;
  * - when mremap fails, realloc still succeeds by a copy; an aligned block
- *   keeps its alignment and errno is left as it was;
+ *   keeps its alignment and errno is left as it was; the mapping meant as
+ *   the target is given back, and when the kernel had unmapped it before
+ *   failing (as Linux does when the old range cannot move), a mapping
+ *   another thread made there meanwhile survives;
  * - a moved block's old range stops being HAKMEM's before its pages leave
  *   it: another thread that is given that range in the meantime (the
  *   moving thread held right after the move) keeps its block;
@@ -37,9 +40,16 @@
 
 #define MiB ((size_t)1 << 20)
 
-enum mode { REAL, OLD_KERNEL, FAIL, PAUSE };
+enum mode { REAL, OLD_KERNEL, FAIL, UNMAP_FAIL, PAUSE };
 static volatile enum mode mode = REAL;
 static volatile unsigned calls, refused;
+
+/* The target of the latest refused move; with UNMAP_FAIL and intrude set,
+ * a page of another owner mapped in its middle once it was unmapped. */
+static volatile uintptr_t target;
+static volatile size_t target_len;
+static volatile int intrude;
+static unsigned char *volatile intruder;
 
 /* The moving thread's pause (PAUSE): after the real move, another thread
  * runs until it posts resume. */
@@ -79,8 +89,22 @@ void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
   void *to = va_arg(ap, void *);
   va_end(ap);
   calls++;
-  if (mode == FAIL || (mode == OLD_KERNEL && !one_mapping((uintptr_t)old, old_size))) {
+  if (mode == FAIL || mode == UNMAP_FAIL ||
+      (mode == OLD_KERNEL && !one_mapping((uintptr_t)old, old_size))) {
     refused++;
+    target = (uintptr_t)to;
+    target_len = new_size;
+    if (mode == UNMAP_FAIL) {
+      munmap(to, new_size);
+      if (intrude) {
+        intruder = mmap((char *)to + new_size / 2, 4096, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        if (intruder == MAP_FAILED)
+          intruder = NULL;
+        else
+          *intruder = 0x5a;
+      }
+    }
     errno = EFAULT;
     return MAP_FAILED;
   }
@@ -170,6 +194,52 @@ static void move_refused(void)
   ok(e1 == EDOM && e2 == EDOM, "errno stays as it was (%d, %d)", e1, e2);
   free(q ? q : b);
   free(r ? r : p);
+}
+
+/* Whether nothing is mapped in [a, a + len). */
+static int range_free(uintptr_t a, size_t len)
+{
+  void *p = mmap((void *)a, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (p == MAP_FAILED)
+    return 0;
+  munmap(p, len);
+  return p == (void *)a;
+}
+
+/* One refused move of a 3 MiB block to 12 MiB in mode m (with intrude);
+ * 1 when the block was copied intact and the target range is free again
+ * or holds the copy (placed there after the target was given back). */
+static int refused_move(enum mode m, int with_intruder)
+{
+  unsigned char *p = malloc(3 * MiB);
+  if (!p)
+    bail_out("malloc(3 MiB) failed");
+  fill(p, 3 * MiB, 7);
+  intrude = with_intruder;
+  intruder = NULL;
+  target = 0;
+  mode = m;
+  unsigned char *q = realloc(p, 12 * MiB);
+  mode = REAL;
+  intrude = 0;
+  int good = q && intact(q, 3 * MiB, 7) && target != 0;
+  uintptr_t qa = (uintptr_t)q;
+  if (good && !with_intruder)
+    good = range_free(target, target_len) || (qa >= target && qa < target + target_len);
+  free(q ? q : p);
+  return good;
+}
+
+static void target_given_back(void)
+{
+  ok(refused_move(FAIL, 0), "a refused move's target mapping is unmapped (%#lx, %zu bytes)",
+     (unsigned long)target, target_len);
+  ok(refused_move(UNMAP_FAIL, 0), "and so it stays when the kernel unmapped it before failing");
+  int moved = refused_move(UNMAP_FAIL, 1);
+  ok(moved && intruder && msync(intruder, 4096, MS_ASYNC) == 0 && *intruder == 0x5a,
+     "a mapping made meanwhile in the target range by someone else survives (%p)", (void *)intruder);
+  if (intruder)
+    munmap(intruder, 4096);
 }
 
 static unsigned char *theirs;
@@ -266,10 +336,11 @@ static void aligned_size_zero(void)
 int main(void)
 {
   alarm(120); /* a hang is a failure: SIGALRM kills the test */
-  plan(2 + 1 + 3 + 3);
+  plan(2 + 1 + 3 + 3 + 3);
   registry_before_move(); /* first: the kernel's free ranges are simplest */
   old_kernel_rule();
   move_refused();
+  target_given_back();
   aligned_size_zero();
   return done_testing();
 }
