@@ -57,6 +57,22 @@ static uint32_t first_cap(unsigned cls)
   return cap < max ? cap : max;
 }
 
+/* Empty caches for heap h of the calling thread (the tiny ones in its
+ * TLS), sized to start. */
+static void init_caches(struct hak_heap *h)
+{
+  h->nocache = hak_opt[HAK_OPT_TCACHE_MAX] == 0;
+  h->tiny = hak_tbins;
+  for (unsigned c = 0; c < HAK_CLASSES; c++) {
+    struct hak_tbin *b = hak_bin_of(h, c);
+    b->head = NULL;
+    b->frees = 0;
+    b->cap = h->nocache ? 0 : first_cap(c);
+    b->room = b->cap;
+  }
+}
+
+/* A heap for the calling thread, its caches ready, on the live list. */
 static struct hak_heap *heap_new(void)
 {
   struct hak_heap *h;
@@ -81,8 +97,10 @@ static struct hak_heap *heap_new(void)
       heaps_all = h;
     }
   }
-  if (h)
-    h->live = true;
+  if (h) {
+    init_caches(h);
+    h->live = true; /* the statistics read it from now on */
+  }
   hak_unlock(&heaps_lock);
   return h;
 }
@@ -98,15 +116,6 @@ struct hak_heap *hak_heap_get(void)
   h = heap_new();
   if (!h)
     return NULL;
-  h->nocache = hak_opt[HAK_OPT_TCACHE_MAX] == 0;
-  h->tiny = hak_tbins;
-  for (unsigned c = 0; c < HAK_CLASSES; c++) {
-    struct hak_tbin *b = hak_bin_of(h, c);
-    b->head = NULL;
-    b->frees = 0;
-    b->cap = h->nocache ? 0 : first_cap(c);
-    b->room = b->cap;
-  }
   hak_theap = h;
   pthread_setspecific(hak_heap_key, h);
   atomic_fetch_add_explicit(&hak_gstats.threads, 1, memory_order_relaxed);

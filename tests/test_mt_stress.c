@@ -12,7 +12,8 @@
  * is freed or reallocated, so overlapping blocks, a block handed out twice
  * or a realloc that loses data are all seen.  Threads run in rounds: all of
  * a round's threads exit (leaving blocks in the exchange for threads that
- * do not exist yet) and new ones replace them.
+ * do not exist yet) and new ones replace them.  Meanwhile one more thread
+ * reads HAKMEM's statistics again and again, as a monitoring thread would.
  *
  * Built with -DSTRESS_PREFIXED the program uses only the hak_* names, so it
  * can run under ThreadSanitizer with the sanitizer's own malloc in place.
@@ -63,6 +64,7 @@ static struct {
 
 static atomic_ulong n_ops, n_handoffs, n_errors, n_null;
 static double round_deadline;
+static atomic_int stats_stop;
 
 /* The pattern of a block first allocated at `base`: one 64-bit word per
  * 8 bytes, from the address and the word's index (the last partial word
@@ -213,6 +215,25 @@ static void *worker(void *arg)
   return NULL;
 }
 
+/* The monitoring thread: reads the statistics until told to stop;
+ * returns how many reads it made.  The figures of threads running
+ * meanwhile may be a few operations apart, so only the call's result and
+ * the table's shape are checked. */
+static void *stats_reader(void *arg)
+{
+  (void)arg;
+  static hak_stats_t st;
+  unsigned long reads = 0;
+  while (!atomic_load(&stats_stop)) {
+    if (hak_stats_get(&st) != 0 || st.nclasses == 0 || st.nclasses > HAK_STATS_MAX_CLASSES) {
+      report_error("statistics", NULL, 0, 0);
+      break;
+    }
+    reads++;
+  }
+  return (void *)(uintptr_t)reads;
+}
+
 static int run(int nthreads, double seconds)
 {
   static pthread_t tid[MAX_THREADS];
@@ -221,7 +242,11 @@ static int run(int nthreads, double seconds)
   atomic_store(&n_errors, 0);
   atomic_store(&n_null, 0);
   double start = now_sec(), end = start + seconds;
-  int rounds = 0;
+  int rounds = 0, no_thread = 0;
+  pthread_t reader;
+  atomic_store(&stats_stop, 0);
+  if (pthread_create(&reader, NULL, stats_reader, NULL) != 0)
+    bail_out("pthread_create failed for the statistics reader");
   unsigned long seed = (unsigned long)nthreads * 1000003UL;
   /* At least four rounds, each a quarter of the time or less. */
   while (rounds < 4 || now_sec() < end) {
@@ -239,9 +264,16 @@ static int run(int nthreads, double seconds)
     for (int i = 0; i < started; i++)
       pthread_join(tid[i], NULL);
     rounds++;
-    if (started == 0)
-      return 0;
+    if (started == 0) {
+      no_thread = 1;
+      break;
+    }
   }
+  void *reads;
+  atomic_store(&stats_stop, 1);
+  pthread_join(reader, &reads);
+  if (no_thread)
+    return 0;
   /* The main thread frees whatever the last round left in the exchange. */
   unsigned long left = 0;
   for (unsigned i = 0; i < XCHG_SLOTS; i++) {
@@ -254,8 +286,8 @@ static int run(int nthreads, double seconds)
   unsigned long errors = atomic_load(&n_errors), nulls = atomic_load(&n_null);
   int good = errors == 0 && nulls == 0 && ops > 0 && handoffs > 0;
   ok(good, "%s, %d threads x %d rounds: %lu operations, %lu blocks handed between threads,"
-     " %lu freed at the end, every block intact", API_NAME, nthreads, rounds, ops, handoffs,
-     left);
+     " %lu freed at the end, every block intact; statistics read %lu times meanwhile",
+     API_NAME, nthreads, rounds, ops, handoffs, left, (unsigned long)(uintptr_t)reads);
   if (!good)
     diag("%lu corrupted blocks, %lu failed allocations", errors, nulls);
   diag("%.2f s, %.0f operations/s", took, (double)ops / took);
