@@ -71,7 +71,7 @@ typedef struct hak_stats {
   /* Memory, in bytes. */
   uint64_t mapped;       /* address space mapped from the OS now */
   uint64_t mapped_peak;  /* highest value of mapped */
-  uint64_t resident;     /* mapped and not purged (upper bound of RSS) */
+  uint64_t resident;     /* mapped, less purged and unused (upper bound of RSS) */
   uint64_t purged;       /* total bytes given back with madvise */
   uint64_t live_bytes;   /* bytes of blocks the program holds (usable size) */
   /* Shared Pool: where slab acquisitions were served from. */

@@ -310,6 +310,7 @@ struct hak_heap_counters {
   uint64_t locks;
   uint64_t large_allocs, large_frees, huge_allocs, huge_frees;
   uint64_t big_alloc_bytes, big_free_bytes; /* usable bytes of Large and Huge blocks */
+  uint64_t big_hollowed, big_filled; /* bytes of their mappings that went untouched, touched */
   uint64_t ace_hits, ace_misses, ace_fail_threshold, ace_fail_exhaustion, ace_fail_mapfail,
       huge_cache_hits;
 };
@@ -404,6 +405,14 @@ static inline bool hak_big_is_huge(const struct hak_big *b)
 }
 
 /* huge.c: the mappings */
+/* The bytes of b's span (or slot) that may hold pages: its extent, or
+ * only its header page once the ACE purged it. */
+size_t hak_big_touched(const struct hak_big *b);
+/* Counts bytes of Large and Huge mappings that became hollow (> 0: purged
+ * or never to be touched) or may hold pages again (< 0), for the resident
+ * figure of the statistics. */
+void hak_big_count_hollow(int64_t bytes);
+void hak_big_set_purged(struct hak_big *b, bool purged); /* counting the change */
 enum {
   HAK_BIG_ZERO = 1, /* zero the block */
   HAK_BIG_GROW = 2, /* a mapping of its own, with room to grow (realloc) */

@@ -179,7 +179,6 @@ bool hak_ace_put(struct hak_big *b)
   if (c->count < c->limit && !over_cap(b->used)) {
     b->state = HAK_BIG_CACHED;
     b->cached_ms = hak_now_ms();
-    b->purged = false;
     b->next = c->head;
     c->head = b;
     c->count++;
@@ -221,7 +220,7 @@ bool hak_ace_purge(bool force, bool *released)
       }
       if (!b->purged && now >= b->cached_ms + delay) { /* cached before now was read */
         hak_os_purge((char *)b + page, b->used - page);
-        b->purged = true;
+        hak_big_set_purged(b, true);
         *released = true;
       }
       pp = &b->next;

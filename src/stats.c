@@ -106,7 +106,11 @@ HAK_API int hak_stats_get(hak_stats_t *st)
   st->threads = LOAD(threads);
   st->mapped = LOAD(mapped);
   st->mapped_peak = LOAD(mapped_peak);
+  /* Hollow: purged slabs and SuperSlabs, and the untouched or purged
+   * parts of Large and Huge mappings. */
   uint64_t hollow = LOAD(resident_purged);
+  if (ctr.big_hollowed > ctr.big_filled)
+    hollow += ctr.big_hollowed - ctr.big_filled;
   st->resident = st->mapped > hollow ? st->mapped - hollow : 0;
   st->purged = LOAD(purged);
   st->pool_hit_empty = ctr.pool_hit_empty;

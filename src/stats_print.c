@@ -168,7 +168,7 @@ int hak_stats_write(int fd, const hak_stats_t *st)
   out_fmt(&o, "Memory\n");
   hak_format(note, sizeof note, "peak %s", bytes(w, st->mapped_peak));
   row(&o, "mapped", bytes(v, st->mapped), note);
-  row(&o, "resident", bytes(v, st->resident), "mapped and not purged");
+  row(&o, "resident", bytes(v, st->resident), "mapped, less purged and unused");
   row(&o, "purged", bytes(v, st->purged), "given back to the OS so far");
   row(&o, "live", bytes(v, st->live_bytes), "in blocks the program holds");
 
