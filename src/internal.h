@@ -462,6 +462,7 @@ void hak_purge_at_exit(void);
 void *hak_os_map(size_t size, size_t align, const char *name);
 void *hak_os_map_at(void *p, size_t size);
 void hak_os_unmap(void *p, size_t size);
+void hak_os_mark_move_target(void *p);
 void hak_os_unmap_move_target(void *p, size_t size);
 void hak_os_purge(void *p, size_t size);
 size_t hak_os_page_size(void);

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -129,20 +130,40 @@ void hak_os_unmap(void *p, size_t size)
   hak_stats_add_mapped(-(int64_t)size);
 }
 
-/* Unmaps p, a mapping of size bytes that a move into it (mremap with
- * MREMAP_FIXED) failed to replace.  The kernel may have unmapped it before
- * failing (Linux does so when the old range cannot be moved), and another
- * thread may have mapped something there since, which must survive.  So
- * p is unmapped only while still wholly mapped (the kernel kept it), or
- * after claiming the whole range again.  A range with holes was unmapped
- * by the kernel: what is there now is someone else's. */
+/* The mark of a move target p: a word no other mapping holds there. */
+static uintptr_t move_mark(const void *p)
+{
+  return hak_free_key ^ (uintptr_t)p ^ (uintptr_t)0x6d6f766574677421ull;
+}
+
+void hak_os_mark_move_target(void *p)
+{
+  *(volatile uintptr_t *)p = move_mark(p);
+}
+
+/* Whether p still holds its move mark; read with process_vm_readv, which
+ * fails instead of faulting where nothing readable is mapped. */
+static bool still_marked(void *p)
+{
+  uintptr_t v = 0;
+  struct iovec local = {&v, sizeof v}, remote = {p, sizeof v};
+  return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)sizeof v && v == move_mark(p);
+}
+
+/* Unmaps p, a mapping of size bytes marked by hak_os_mark_move_target
+ * that a move into it (mremap with MREMAP_FIXED) failed to replace.
+ * Linux before 6.17 unmaps the target before finding that the old range
+ * cannot move, and another thread may have mapped something there since,
+ * which must survive.  So the range is unmapped only when it is wholly
+ * free (claimed again, then given back) or still holds the mark; when
+ * neither can be told (process_vm_readv refused), it is left alone. */
 void hak_os_unmap_move_target(void *p, size_t size)
 {
   int saved = errno;
   char *q = mmap(p, size, PROT_NONE, MAP_FLAGS | MAP_FIXED_NOREPLACE, -1, 0);
   if (q != MAP_FAILED && q != p) /* a kernel before 4.17 took the address as a hint */
     munmap(q, size);
-  if (q == p || msync(p, size, MS_ASYNC) == 0)
+  if (q == p || still_marked(p))
     munmap(p, size);
   errno = saved;
   hak_stats_add_mapped(-(int64_t)size);

@@ -45,7 +45,8 @@ static volatile enum mode mode = REAL;
 static volatile unsigned calls, refused;
 
 /* The target of the latest refused move; with UNMAP_FAIL and intrude set,
- * a page of another owner mapped in its middle once it was unmapped. */
+ * another owner's mapping made there once it was unmapped: one page in its
+ * middle (intrude 1) or the whole range (intrude 2). */
 static volatile uintptr_t target;
 static volatile size_t target_len;
 static volatile int intrude;
@@ -97,7 +98,8 @@ void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
     if (mode == UNMAP_FAIL) {
       munmap(to, new_size);
       if (intrude) {
-        intruder = mmap((char *)to + new_size / 2, 4096, PROT_READ | PROT_WRITE,
+        size_t len = intrude == 1 ? 4096 : new_size;
+        intruder = mmap((char *)to + (intrude == 1 ? new_size / 2 : 0), len, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
         if (intruder == MAP_FAILED)
           intruder = NULL;
@@ -240,6 +242,12 @@ static void target_given_back(void)
      "a mapping made meanwhile in the target range by someone else survives (%p)", (void *)intruder);
   if (intruder)
     munmap(intruder, 4096);
+  moved = refused_move(UNMAP_FAIL, 2);
+  size_t len = target_len;
+  ok(moved && intruder && msync(intruder, len, MS_ASYNC) == 0 && *intruder == 0x5a,
+     "and so does one that fills the whole range (%p, %zu bytes)", (void *)intruder, len);
+  if (intruder)
+    munmap(intruder, len);
 }
 
 static unsigned char *theirs;
@@ -336,7 +344,7 @@ static void aligned_size_zero(void)
 int main(void)
 {
   alarm(120); /* a hang is a failure: SIGALRM kills the test */
-  plan(2 + 1 + 3 + 3 + 3);
+  plan(2 + 1 + 3 + 4 + 3);
   registry_before_move(); /* first: the kernel's free ranges are simplest */
   old_kernel_rule();
   move_refused();
