@@ -28,6 +28,14 @@ __thread struct hak_tbin hak_tbins[HAK_TINY_CLASSES];
 struct hak_heap hak_no_heap;
 __thread struct hak_heap *hak_theap = &hak_no_heap;
 
+/* Set once the thread's heap went at its exit.  A heap set up after that
+ * (a later thread-exit destructor allocates) may never be torn down: it
+ * has no cache, and its tiny caches are exit_bins (empty, never written),
+ * not the thread's TLS, which goes with the thread while the statistics
+ * still read the heap. */
+static __thread bool exited;
+static struct hak_tbin exit_bins[HAK_TINY_CLASSES];
+
 static hak_lock_t heaps_lock;
 static struct hak_heap *heaps_all;   /* every heap ever made (under heaps_lock) */
 static struct hak_heap *heaps_free;  /* heaps of exited threads, for reuse */
@@ -58,12 +66,12 @@ static uint32_t first_cap(unsigned cls)
 }
 
 /* Empty caches for heap h of the calling thread (the tiny ones in its
- * TLS), sized to start. */
+ * TLS, unless the thread exited), sized to start. */
 static void init_caches(struct hak_heap *h)
 {
-  h->nocache = hak_opt[HAK_OPT_TCACHE_MAX] == 0;
-  h->tiny = hak_tbins;
-  for (unsigned c = 0; c < HAK_CLASSES; c++) {
+  h->nocache = hak_opt[HAK_OPT_TCACHE_MAX] == 0 || exited;
+  h->tiny = exited ? exit_bins : hak_tbins;
+  for (unsigned c = exited ? HAK_TINY_CLASSES : 0; c < HAK_CLASSES; c++) {
     struct hak_tbin *b = hak_bin_of(h, c);
     b->head = NULL;
     b->frees = 0;
@@ -365,6 +373,7 @@ void hak_heap_thread_exit(void *arg)
   hak_unlock(&heaps_lock);
   memset(hak_tbins, 0, sizeof hak_tbins);
   hak_theap = &hak_no_heap;
+  exited = true;
   hak_purge_poll();
 }
 

@@ -44,8 +44,12 @@ RACY_READER static void add_heap(struct class_totals *t, struct hak_heap_counter
     const struct hak_class_counters *k = &h->cls[c];
     const struct hak_tbin *b = hak_bin_of(h, c);
     uint64_t frees = __atomic_load_n(&b->frees, __ATOMIC_RELAXED);
-    uint64_t cached = __atomic_load_n(&b->cap, __ATOMIC_RELAXED) - __atomic_load_n(&b->room, __ATOMIC_RELAXED);
-    t[c].allocs += k->refill_blocks + frees - k->flush_blocks - cached + k->direct_allocs;
+    /* cap and room change together; one may be read before and the other
+     * after a change, hence the clamps. */
+    uint32_t cap = __atomic_load_n(&b->cap, __ATOMIC_RELAXED), room = __atomic_load_n(&b->room, __ATOMIC_RELAXED);
+    uint64_t cached = room < cap ? cap - room : 0;
+    uint64_t in = k->refill_blocks + frees + k->direct_allocs, out = k->flush_blocks + cached;
+    t[c].allocs += in > out ? in - out : 0;
     t[c].frees += frees + k->slow_frees;
     t[c].refills += k->refills;
     t[c].flushes += k->flushes;

@@ -215,17 +215,25 @@ static void *worker(void *arg)
   return NULL;
 }
 
+/* Whether a figure read while threads run is plausible: a count that
+ * went below zero and wrapped is not. */
+static int sane(uint64_t v) { return v < (uint64_t)1 << 48; }
+
 /* The monitoring thread: reads the statistics until told to stop;
  * returns how many reads it made.  The figures of threads running
- * meanwhile may be a few operations apart, so only the call's result and
- * the table's shape are checked. */
+ * meanwhile may be a few operations apart, so only the call's result, the
+ * table's shape and the absence of wrapped counts are checked. */
 static void *stats_reader(void *arg)
 {
   (void)arg;
   static hak_stats_t st;
   unsigned long reads = 0;
   while (!atomic_load(&stats_stop)) {
-    if (hak_stats_get(&st) != 0 || st.nclasses == 0 || st.nclasses > HAK_STATS_MAX_CLASSES) {
+    int good = hak_stats_get(&st) == 0 && st.nclasses > 0 && st.nclasses <= HAK_STATS_MAX_CLASSES &&
+               sane(st.live_bytes) && sane(st.resident);
+    for (unsigned c = 0; good && c < st.nclasses; c++)
+      good = sane(st.classes[c].allocs) && sane(st.classes[c].frees);
+    if (!good) {
       report_error("statistics", NULL, 0, 0);
       break;
     }

@@ -17,12 +17,16 @@
  *   is cached: every malloc and free goes through the checked slow path,
  *   which catches an interior pointer (in a child process: it aborts).
  * - A thread's exit gives its cached blocks back: a slab whose blocks were
- *   all in the cache is EMPTY afterwards. */
+ *   all in the cache is EMPTY afterwards.  A heap set up after that, by a
+ *   destructor of the last round, does not point into the thread's TLS. */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "unit.h"
@@ -308,6 +312,73 @@ static void thread_exit(void)
      slab_state(exit_slab));
 }
 
+/* A thread-exit destructor that runs after HAKMEM's in every round (its
+ * key is newer) and allocates in the last round: the heap set up then is
+ * never torn down, and the statistics keep reading it after the thread's
+ * TLS is gone (here with the thread's own stack, unmapped after the
+ * join). */
+static pthread_key_t late_key;
+static void *late_block;
+static unsigned late_rounds;
+
+static void late_destructor(void *v)
+{
+  void *p = hak_malloc(48);
+  if (++late_rounds < PTHREAD_DESTRUCTOR_ITERATIONS) {
+    hak_free(p);
+    pthread_setspecific(late_key, v);
+  } else {
+    late_block = p;
+  }
+}
+
+static void *late_thread(void *arg)
+{
+  hak_free(hak_malloc(48));
+  pthread_setspecific(late_key, arg);
+  return NULL;
+}
+
+static void allocation_after_exit(void)
+{
+  size_t size = 1 << 20;
+  void *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  pthread_attr_t attr;
+  pthread_t t;
+  if (stack == MAP_FAILED || pthread_key_create(&late_key, late_destructor) != 0 ||
+      pthread_attr_init(&attr) != 0 || pthread_attr_setstack(&attr, stack, size) != 0 ||
+      pthread_create(&t, &attr, late_thread, &late_key) != 0)
+    bail_out("cannot start a thread on a stack of its own");
+  pthread_join(t, NULL);
+  munmap(stack, size);
+  hak_stats_t st;
+  int rc = hak_stats_get(&st);
+  ok(rc == 0 && late_rounds == PTHREAD_DESTRUCTOR_ITERATIONS && late_block,
+     "a block allocated in the last round of thread-exit destructors, after HAKMEM's (round %u): "
+     "the statistics still read its heap once the thread's TLS is gone", late_rounds);
+  memset(late_block, 0x5a, 48);
+  hak_free(late_block);
+}
+
+/* The statistics read a cache's cap and room while its thread changes
+ * both (a refill grows them together): read halfway, room may exceed cap
+ * for a moment.  The class's counts must not wrap below zero. */
+static void stats_mid_refill(void)
+{
+  void *p = hak_malloc(64);
+  unsigned cls = hak_size_class(64);
+  struct hak_tbin *b = hak_bin_of(hak_theap, cls);
+  uint32_t room = b->room;
+  b->room = b->cap + 8; /* as if read between the two updates */
+  hak_stats_t st;
+  hak_stats_get(&st);
+  b->room = room;
+  ok(st.classes[cls].allocs < 1000000 && st.live_bytes < ((uint64_t)1 << 40),
+     "statistics read in the middle of a refill do not wrap (allocs %llu)",
+     (unsigned long long)st.classes[cls].allocs);
+  hak_free(p);
+}
+
 /* ---- carving ---- */
 
 /* A refill takes never-used blocks from a slab HAK_CARVE_BYTES at a time,
@@ -469,7 +540,7 @@ int main(void)
 {
   unit_watchdog(60);
   hak_init();
-  plan(4 + 3 + 2 + 5 * 3 + 1 + 9 + 6 + 1);
+  plan(4 + 3 + 2 + 5 * 3 + 1 + 9 + 6 + 1 + 1 + 1);
   first_use();
   lifo();
   overflow();
@@ -482,5 +553,7 @@ int main(void)
   take();
   no_cache();
   thread_exit();
+  allocation_after_exit();
+  stats_mid_refill();
   return done_testing();
 }
