@@ -247,14 +247,15 @@ void *hak_big_realloc(void *p, unsigned reg, size_t size)
    * The whole span moves and grows into the new one, so the mapping stays
    * one kernel mapping (kernels before 6.17 move no range that spans
    * two). */
+  uintptr_t mark = 0; /* if the move fails: tells whether nb is still ours */
   if (nb) {
-    hak_os_mark_move_target(nb); /* if the move fails: tells whether nb is still ours */
+    mark = hak_os_mark_move_target(nb);
     hak_reg_set((uintptr_t)base, old_span, HAK_REG_NONE, HAK_REG_NONE);
   }
   if (!nb || mremap(base, old_span, span, MREMAP_MAYMOVE | MREMAP_FIXED, nb) == MAP_FAILED) {
     if (nb) {
       hak_reg_set((uintptr_t)base, old_span, HAK_REG_HUGE_HEAD, HAK_REG_HUGE_CONT);
-      hak_os_unmap_move_target(nb, span);
+      hak_os_unmap_move_target(nb, span, mark);
     }
     errno = saved;
     count_live(b, +1);

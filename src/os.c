@@ -2,10 +2,10 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,43 +130,56 @@ void hak_os_unmap(void *p, size_t size)
   hak_stats_add_mapped(-(int64_t)size);
 }
 
-/* The mark of a move target p: a word no other mapping holds there. */
-static uintptr_t move_mark(const void *p)
+/* Marks of move targets: each differs from every other target's, and
+ * from what any other mapping holds there (the key is random). */
+static _Atomic uintptr_t move_serial;
+
+uintptr_t hak_os_mark_move_target(void *p)
 {
-  return hak_free_key ^ (uintptr_t)p ^ (uintptr_t)0x6d6f766574677421ull;
+  uintptr_t mark = hak_free_key ^ (uintptr_t)p ^
+                   atomic_fetch_add_explicit(&move_serial, 1, memory_order_relaxed) * 0x9e3779b97f4a7c15ull;
+  if (hak_opt[HAK_OPT_THP]) /* the mark's page must not come in as a 2 MiB page */
+    madvise(p, hak_os_page_size(), MADV_NOHUGEPAGE);
+  *(volatile uintptr_t *)p = mark;
+  return mark;
 }
 
-void hak_os_mark_move_target(void *p)
+/* Whether word p reads as mark: 1 yes, 0 no (nothing readable there, or
+ * another word), -1 when it cannot be told.  Written to a pipe, which
+ * fails with EFAULT instead of faulting where nothing readable is mapped. */
+static int reads_as(const void *p, uintptr_t mark)
 {
-  *(volatile uintptr_t *)p = move_mark(p);
-}
-
-/* Whether p still holds its move mark; read with process_vm_readv, which
- * fails instead of faulting where nothing readable is mapped. */
-static bool still_marked(void *p)
-{
+  int fd[2];
+  if (pipe2(fd, O_CLOEXEC) != 0)
+    return -1;
   uintptr_t v = 0;
-  struct iovec local = {&v, sizeof v}, remote = {p, sizeof v};
-  return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)sizeof v && v == move_mark(p);
+  ssize_t w = write(fd[1], p, sizeof v);
+  int r = w == (ssize_t)sizeof v ? read(fd[0], &v, sizeof v) == (ssize_t)sizeof v && v == mark
+          : w < 0 && errno == EFAULT ? 0 : -1;
+  close(fd[0]);
+  close(fd[1]);
+  return r;
 }
 
-/* Unmaps p, a mapping of size bytes marked by hak_os_mark_move_target
+/* Unmaps p, a mapping of size bytes given mark by hak_os_mark_move_target
  * that a move into it (mremap with MREMAP_FIXED) failed to replace.
  * Linux before 6.17 unmaps the target before finding that the old range
  * cannot move, and another thread may have mapped something there since,
  * which must survive.  So the range is unmapped only when it is wholly
- * free (claimed again, then given back) or still holds the mark; when
- * neither can be told (process_vm_readv refused), it is left alone. */
-void hak_os_unmap_move_target(void *p, size_t size)
+ * free (claimed again, then given back) or still holds the mark.  When
+ * that cannot be told (no pipe), it stays mapped and counted. */
+void hak_os_unmap_move_target(void *p, size_t size, uintptr_t mark)
 {
   int saved = errno;
   char *q = mmap(p, size, PROT_NONE, MAP_FLAGS | MAP_FIXED_NOREPLACE, -1, 0);
   if (q != MAP_FAILED && q != p) /* a kernel before 4.17 took the address as a hint */
     munmap(q, size);
-  if (q == p || still_marked(p))
+  int ours = q == p ? 1 : reads_as(p, mark);
+  if (ours == 1)
     munmap(p, size);
+  if (ours >= 0)
+    hak_stats_add_mapped(-(int64_t)size);
   errno = saved;
-  hak_stats_add_mapped(-(int64_t)size);
 }
 
 /* Gives the pages back; they read as zero when touched again.

@@ -11,7 +11,8 @@
  *   keeps its alignment and errno is left as it was; the mapping meant as
  *   the target is given back, and when the kernel had unmapped it before
  *   failing (as Linux does when the old range cannot move), a mapping
- *   another thread made there meanwhile survives;
+ *   another thread made there meanwhile survives; the same with the
+ *   kernel's own refusal of a block whose mapping the program split;
  * - a moved block's old range stops being HAKMEM's before its pages leave
  *   it: another thread that is given that range in the meantime (the
  *   moving thread held right after the move) keeps its block;
@@ -111,6 +112,11 @@ void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
     return MAP_FAILED;
   }
   void *r = (void *)syscall(SYS_mremap, old, old_size, new_size, flags, to);
+  if (r == MAP_FAILED) { /* the kernel itself refused */
+    refused++;
+    target = (uintptr_t)to;
+    target_len = new_size;
+  }
   if (mode == PAUSE && r != MAP_FAILED) {
     mode = REAL;
     vacated = (uintptr_t)old;
@@ -242,6 +248,24 @@ static void target_given_back(void)
      "a mapping made meanwhile in the target range by someone else survives (%p)", (void *)intruder);
   if (intruder)
     munmap(intruder, 4096);
+  /* The kernel's own refusal: the program split the block's mapping
+   * (madvise on one of its pages), so the old range is two mappings. */
+  unsigned char *p = malloc(3 * MiB);
+  if (!p)
+    bail_out("malloc(3 MiB) failed");
+  fill(p, 3 * MiB, 8);
+  uintptr_t page = ((uintptr_t)p + 2 * MiB) & ~(uintptr_t)4095;
+  int split = madvise((void *)page, 4096, MADV_DONTFORK) == 0;
+  refused = 0;
+  target = 0;
+  unsigned char *q = realloc(p, 12 * MiB);
+  uintptr_t qa = (uintptr_t)q;
+  int given_back = refused == 0 || range_free(target, target_len) ||
+                   (qa >= target && qa < target + target_len);
+  ok(split && q && intact(q, 3 * MiB, 8) && given_back,
+     "a block whose mapping the program split is copied; a move the kernel refused leaves no "
+     "mapping behind (%u refused)", refused);
+  free(q ? q : p);
   moved = refused_move(UNMAP_FAIL, 2);
   size_t len = target_len;
   ok(moved && intruder && msync(intruder, len, MS_ASYNC) == 0 && *intruder == 0x5a,
@@ -344,7 +368,7 @@ static void aligned_size_zero(void)
 int main(void)
 {
   alarm(120); /* a hang is a failure: SIGALRM kills the test */
-  plan(2 + 1 + 3 + 4 + 3);
+  plan(2 + 1 + 3 + 5 + 3);
   registry_before_move(); /* first: the kernel's free ranges are simplest */
   old_kernel_rule();
   move_refused();
