@@ -143,8 +143,8 @@ static void class_table(struct out *o, const hak_stats_t *st)
     out_right(o, num(b, c->block_size), width[1]);
     out_right(o, num(b, c->allocs), width[2]);
     out_right(o, num(b, c->frees), width[3]);
-    hak_format(b, sizeof b, "%lld", (long long)(c->allocs - c->frees));
-    out_right(o, b, width[4]);
+    /* Read while threads run, a free may be counted before its malloc. */
+    out_right(o, num(b, c->allocs > c->frees ? c->allocs - c->frees : 0), width[4]);
     out_right(o, num(b, c->refills), width[5]);
     out_right(o, num(b, c->flushes), width[6]);
     out_right(o, num(b, c->remote_frees), width[7]);
