@@ -41,28 +41,19 @@ const char *hak_big_tier(const void *p, unsigned reg)
   return reg != HAK_REG_LARGE_PACK && hak_big_is_huge(hdr_of(p, reg)) ? "huge" : "large";
 }
 
-/* The statistics' resident figure is the mapped bytes minus those known
- * to hold no page.  For Large and Huge blocks these hollow bytes are, per
- * mapping (or slot), its span minus hak_big_touched(); a packed unit's
- * free slots are hollow too (pack.c). */
+/* The hollow bytes of a Large or Huge block's mapping (or slot), for the
+ * statistics, are its span minus hak_big_touched(); a packed unit's free
+ * slots are hollow too (pack.c). */
 size_t hak_big_touched(const struct hak_big *b)
 {
   return b->purged ? hak_os_page_size() : b->used;
-}
-
-void hak_big_count_hollow(int64_t bytes)
-{
-  if (bytes > 0)
-    HAK_COUNT(big_hollowed, (uint64_t)bytes);
-  else if (bytes < 0)
-    HAK_COUNT(big_filled, (uint64_t)-bytes);
 }
 
 void hak_big_set_purged(struct hak_big *b, bool purged)
 {
   size_t was = hak_big_touched(b);
   b->purged = purged;
-  hak_big_count_hollow((int64_t)was - (int64_t)hak_big_touched(b));
+  hak_stats_add_hollow((int64_t)was - (int64_t)hak_big_touched(b));
 }
 
 static void count_live(const struct hak_big *b, int dir)
@@ -92,7 +83,7 @@ void hak_big_resize(struct hak_big *b, size_t used)
   if (used < b->used && !b->purged)
     hak_os_purge((char *)b + used, b->used - used);
   b->used = used;
-  hak_big_count_hollow((int64_t)was - (int64_t)hak_big_touched(b));
+  hak_stats_add_hollow((int64_t)was - (int64_t)hak_big_touched(b));
 }
 
 static void count_mapfail(size_t bytes)
@@ -115,7 +106,7 @@ static struct hak_big *map_new(size_t used, size_t offset, size_t align)
   b->span = span;
   b->used = used;
   b->offset = offset;
-  hak_big_count_hollow((int64_t)(span - used));
+  hak_stats_add_hollow((int64_t)(span - used));
   hak_reg_set((uintptr_t)base, span, HAK_REG_HUGE_HEAD, HAK_REG_HUGE_CONT);
   return b;
 }
@@ -179,7 +170,7 @@ void hak_big_unmap(struct hak_big *b)
   }
   size_t span = b->span;
   b->magic = 0;
-  hak_big_count_hollow(-(int64_t)(span - hak_big_touched(b)));
+  hak_stats_add_hollow(-(int64_t)(span - hak_big_touched(b)));
   hak_reg_set((uintptr_t)b, span, HAK_REG_NONE, HAK_REG_NONE);
   hak_os_unmap(b, span);
 }
@@ -270,7 +261,7 @@ void *hak_big_realloc(void *p, unsigned reg, size_t size)
     return q;
   }
   b = (struct hak_big *)nb;
-  hak_big_count_hollow((int64_t)(span - used) - (int64_t)(old_span - b->used));
+  hak_stats_add_hollow((int64_t)(span - used) - (int64_t)(old_span - b->used));
   b->span = span;
   b->used = used;
   b->bin = (int16_t)bin;

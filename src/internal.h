@@ -310,7 +310,7 @@ struct hak_heap_counters {
   uint64_t locks;
   uint64_t large_allocs, large_frees, huge_allocs, huge_frees;
   uint64_t big_alloc_bytes, big_free_bytes; /* usable bytes of Large and Huge blocks */
-  uint64_t big_hollowed, big_filled; /* bytes of their mappings that went untouched, touched */
+  uint64_t hollowed, filled; /* mapped bytes known to hold no page, and back in use (hak_stats_add_hollow) */
   uint64_t ace_hits, ace_misses, ace_fail_threshold, ace_fail_exhaustion, ace_fail_mapfail,
       huge_cache_hits;
 };
@@ -408,10 +408,6 @@ static inline bool hak_big_is_huge(const struct hak_big *b)
 /* The bytes of b's span (or slot) that may hold pages: its extent, or
  * only its header page once the ACE purged it. */
 size_t hak_big_touched(const struct hak_big *b);
-/* Counts bytes of Large and Huge mappings that became hollow (> 0: purged
- * or never to be touched) or may hold pages again (< 0), for the resident
- * figure of the statistics. */
-void hak_big_count_hollow(int64_t bytes);
 void hak_big_set_purged(struct hak_big *b, bool purged); /* counting the change */
 enum {
   HAK_BIG_ZERO = 1, /* zero the block */
@@ -487,7 +483,7 @@ static inline void hak_init(void)
  * the bytes the ACE holds (every Large free and reuse changes it: a line
  * of its own), then the heap counters of threads without a heap. */
 struct hak_global_stats {
-  _Atomic uint64_t mapped, mapped_peak, purged, resident_purged, threads, superslabs;
+  _Atomic uint64_t mapped, mapped_peak, purged, threads, superslabs;
   _Alignas(64) _Atomic uint64_t ace_cached_bytes;
   _Alignas(64) _Atomic uint64_t heapless[HAK_CTR_WORDS]; /* as struct hak_heap_counters */
 };
@@ -508,6 +504,10 @@ extern struct hak_global_stats hak_gstats;
           (n), memory_order_relaxed);                                                            \
   } while (0)
 void hak_stats_add_mapped(int64_t delta);
+/* Counts mapped bytes that became hollow (> 0: purged, or not to be
+ * touched until they are handed out) or may hold pages again (< 0): the
+ * resident figure is the mapped bytes less the hollow ones. */
+void hak_stats_add_hollow(int64_t bytes);
 void hak_stats_fold_heap(struct hak_heap *h);
 
 #endif

@@ -171,10 +171,7 @@ static int reads_as(const void *p, uintptr_t mark)
 void hak_os_unmap_move_target(void *p, size_t size, uintptr_t mark)
 {
   int saved = errno;
-  char *q = mmap(p, size, PROT_NONE, MAP_FLAGS | MAP_FIXED_NOREPLACE, -1, 0);
-  if (q != MAP_FAILED && q != p) /* a kernel before 4.17 took the address as a hint */
-    munmap(q, size);
-  int ours = q == p ? 1 : reads_as(p, mark);
+  int ours = map_fixed(p, size) ? 1 : reads_as(p, mark);
   if (ours == 1)
     munmap(p, size);
   if (ours >= 0)

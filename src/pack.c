@@ -78,7 +78,7 @@ static struct pack *pack_new(int bin)
   if (u->nslots > 32)
     u->nslots = 32;
   u->bin = bin;
-  hak_big_count_hollow((int64_t)(HAK_SS_SIZE - page)); /* all but the unit's header */
+  hak_stats_add_hollow((int64_t)(HAK_SS_SIZE - page)); /* all but the unit's header */
   hak_reg_set((uintptr_t)u, HAK_SS_SIZE, HAK_REG_LARGE_PACK, HAK_REG_LARGE_PACK);
   return u;
 }
@@ -117,7 +117,7 @@ struct hak_big *hak_pack_take(int bin)
   b->bin = (int16_t)bin;
   b->packed = true;
   b->purged = false;
-  hak_big_count_hollow(-(int64_t)u->stride);
+  hak_stats_add_hollow(-(int64_t)u->stride);
   return b;
 }
 
@@ -138,7 +138,7 @@ void hak_pack_release(struct hak_big *b)
   struct pack_bin *c = &bins[u->bin];
   unsigned i = (unsigned)(((char *)b - slot_addr(u, 0)) / u->stride);
   b->magic = 0;
-  hak_big_count_hollow((int64_t)hak_big_touched(b));
+  hak_stats_add_hollow((int64_t)hak_big_touched(b));
   hak_os_purge(b, u->stride);
   hak_lock(&c->lock);
   if (u->taken == all_slots(u)) {
@@ -159,7 +159,7 @@ void hak_pack_release(struct hak_big *b)
   }
   hak_unlock(&c->lock);
   if (drop) {
-    hak_big_count_hollow(-(int64_t)(HAK_SS_SIZE - hak_os_page_size()));
+    hak_stats_add_hollow(-(int64_t)(HAK_SS_SIZE - hak_os_page_size()));
     hak_os_unmap(u, HAK_SS_SIZE);
   }
 }

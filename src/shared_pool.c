@@ -95,7 +95,7 @@ static struct hak_slab *claim_unused(struct hak_superslab *ss)
     if (atomic_compare_exchange_weak_explicit(&ss->unused_mask, &m, m & ~bit, memory_order_acquire,
                                               memory_order_relaxed)) {
       struct hak_slab *s = &ss->slabs[__builtin_ctz(bit)];
-      atomic_fetch_sub_explicit(&hak_gstats.resident_purged, hak_slab_bytes(s), memory_order_relaxed);
+      hak_stats_add_hollow(-(int64_t)hak_slab_bytes(s));
       return s;
     }
   }
@@ -121,7 +121,7 @@ static struct hak_superslab *superslab_new(unsigned kind)
     ss->slabs[i].kind = (uint8_t)shift;
   }
   atomic_store_explicit(&ss->unused_mask, all_slabs_mask(ss), memory_order_relaxed);
-  atomic_fetch_add_explicit(&hak_gstats.resident_purged, HAK_SS_SIZE - HAK_SS_HEADER, memory_order_relaxed);
+  hak_stats_add_hollow(HAK_SS_SIZE - HAK_SS_HEADER);
   atomic_fetch_add_explicit(&hak_gstats.superslabs, 1, memory_order_relaxed);
   ss->next_all = all_ss[kind];
   all_ss[kind] = ss;
@@ -144,8 +144,7 @@ static void superslab_unmap(struct hak_superslab *ss, unsigned kind)
   /* The unit stops being HAKMEM's: another mapping may take the range. */
   hak_reg_set((uintptr_t)ss, HAK_SS_SIZE, HAK_REG_NONE, HAK_REG_NONE);
   hak_os_unmap((char *)ss + HAK_SS_HEADER, HAK_SS_SIZE - HAK_SS_HEADER);
-  atomic_fetch_sub_explicit(&hak_gstats.resident_purged, HAK_SS_SIZE - HAK_SS_HEADER,
-                            memory_order_relaxed);
+  hak_stats_add_hollow(-(int64_t)(HAK_SS_SIZE - HAK_SS_HEADER));
   atomic_fetch_sub_explicit(&hak_gstats.superslabs, 1, memory_order_relaxed);
   ss->state = HAK_SS_UNMAPPED;
 }
@@ -161,7 +160,7 @@ static bool superslab_remap(struct hak_superslab *ss)
   }
   ss->state = HAK_SS_MAPPED;
   hak_reg_set((uintptr_t)ss, HAK_SS_SIZE, ss->slabs[0].kind, ss->slabs[0].kind);
-  atomic_fetch_add_explicit(&hak_gstats.resident_purged, len, memory_order_relaxed);
+  hak_stats_add_hollow((int64_t)len);
   atomic_fetch_add_explicit(&hak_gstats.superslabs, 1, memory_order_relaxed);
   atomic_store_explicit(&ss->unused_mask, all_slabs_mask(ss), memory_order_release);
   return true;
@@ -229,7 +228,7 @@ static void purge_slab(struct hak_slab *s)
   struct hak_superslab *ss = hak_ss_of(s);
   size_t len = hak_slab_bytes(s);
   hak_os_purge(hak_slab_base(s), len);
-  atomic_fetch_add_explicit(&hak_gstats.resident_purged, len, memory_order_relaxed);
+  hak_stats_add_hollow((int64_t)len);
   atomic_store_explicit(&s->state, HAK_SLAB_UNUSED, memory_order_relaxed);
   atomic_fetch_or_explicit(&ss->unused_mask, 1u << s->index, memory_order_release);
 }

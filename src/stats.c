@@ -30,6 +30,14 @@ void hak_stats_add_mapped(int64_t delta)
     ;
 }
 
+void hak_stats_add_hollow(int64_t bytes)
+{
+  if (bytes > 0)
+    HAK_COUNT(hollowed, (uint64_t)bytes);
+  else if (bytes < 0)
+    HAK_COUNT(filled, (uint64_t)-bytes);
+}
+
 /* add_heap and count_slab read what running threads write with plain
  * stores: counters that only their owner updates, and a slab's class.
  * Each is an aligned word or byte, so a read sees an old or a new value,
@@ -110,11 +118,9 @@ HAK_API int hak_stats_get(hak_stats_t *st)
   st->threads = LOAD(threads);
   st->mapped = LOAD(mapped);
   st->mapped_peak = LOAD(mapped_peak);
-  /* Hollow: purged slabs and SuperSlabs, and the untouched or purged
-   * parts of Large and Huge mappings. */
-  uint64_t hollow = LOAD(resident_purged);
-  if (ctr.big_hollowed > ctr.big_filled)
-    hollow += ctr.big_hollowed - ctr.big_filled;
+  /* Counted by different threads, filled bytes may be read before the
+   * hollowing they undo. */
+  uint64_t hollow = ctr.hollowed > ctr.filled ? ctr.hollowed - ctr.filled : 0;
   st->resident = st->mapped > hollow ? st->mapped - hollow : 0;
   st->purged = LOAD(purged);
   st->pool_hit_empty = ctr.pool_hit_empty;
