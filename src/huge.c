@@ -146,7 +146,8 @@ void *hak_big_alloc(size_t size, size_t align, unsigned flags)
     b->bin = (int16_t)bin;
   }
   b->state = HAK_BIG_LIVE;
-  hak_big_set_purged(b, false);
+  if (b->purged) /* a cached block the ACE purged */
+    hak_big_set_purged(b, false);
   count_live(b, +1);
   return (char *)b + b->offset;
 }
