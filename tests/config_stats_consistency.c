@@ -22,6 +22,7 @@
 
 #include "hakmem.h"
 #include "tap.h"
+#include "testutil.h"
 
 #define N 500
 #define M 200
@@ -88,14 +89,6 @@ static void *large_freer(void *arg)
     for (int i = LN / 2; i < LN; i++)
       hak_free(lblocks[w][i]);
   return NULL;
-}
-
-static void run(void *(*fn)(void *), void *arg)
-{
-  pthread_t t;
-  if (pthread_create(&t, NULL, fn, arg) != 0)
-    bail_out("pthread_create failed");
-  pthread_join(t, NULL);
 }
 
 int main(void)
@@ -179,10 +172,10 @@ int main(void)
   /* --- Large blocks across threads ----------------------------------- */
   hak_stats_get(&before);
   for (int w = 0; w < LW; w++)
-    run(large_worker, lblocks[w]);
+    run_thread(large_worker, lblocks[w]);
   hak_stats_t mid;
   hak_stats_get(&mid);
-  run(large_freer, NULL);
+  run_thread(large_freer, NULL);
   hak_stats_get(&after);
   ok(after.threads == mid.threads && after.large_frees - mid.large_frees == LW * (LN - LN / 2),
      "the freeing thread made no heap (threads %llu -> %llu) and its frees count (%llu)",

@@ -280,6 +280,7 @@ static int run(int nthreads, double seconds)
   void *reads;
   atomic_store(&stats_stop, 1);
   pthread_join(reader, &reads);
+  unsigned long nreads = (unsigned long)(uintptr_t)reads;
   if (no_thread)
     return 0;
   /* The main thread frees whatever the last round left in the exchange. */
@@ -292,10 +293,10 @@ static int run(int nthreads, double seconds)
   double took = now_sec() - start;
   unsigned long ops = atomic_load(&n_ops), handoffs = atomic_load(&n_handoffs);
   unsigned long errors = atomic_load(&n_errors), nulls = atomic_load(&n_null);
-  int good = errors == 0 && nulls == 0 && ops > 0 && handoffs > 0;
+  int good = errors == 0 && nulls == 0 && ops > 0 && handoffs > 0 && nreads > 0;
   ok(good, "%s, %d threads x %d rounds: %lu operations, %lu blocks handed between threads,"
      " %lu freed at the end, every block intact; statistics read %lu times meanwhile",
-     API_NAME, nthreads, rounds, ops, handoffs, left, (unsigned long)(uintptr_t)reads);
+     API_NAME, nthreads, rounds, ops, handoffs, left, nreads);
   if (!good)
     diag("%lu corrupted blocks, %lu failed allocations", errors, nulls);
   diag("%.2f s, %.0f operations/s", took, (double)ops / took);

@@ -1,16 +1,20 @@
 /* testutil.h - small helpers shared by HAKMEM's test programs: a fast
- * pseudo-random generator, a monotonic clock, the resident set size, and a
- * way to hide constants from the compiler's allocation-size checks. */
+ * pseudo-random generator, a monotonic clock, the resident set size, a
+ * way to hide constants from the compiler's allocation-size checks, and a
+ * thread run to its end. */
 #ifndef HAKMEM_TESTS_TESTUTIL_H
 #define HAKMEM_TESTS_TESTUTIL_H
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "tap.h"
 
 /* xorshift64*: deterministic per seed, cheap enough to call per allocation. */
 static inline uint64_t rng_next(uint64_t *s)
@@ -70,6 +74,17 @@ static inline size_t opaque(size_t v)
 {
   volatile size_t x = v;
   return x;
+}
+
+/* Runs fn(arg) in a new thread and waits for it (the thread's exit runs
+ * HAKMEM's thread-exit handler before the join returns). */
+static inline void run_thread(void *(*fn)(void *), void *arg)
+{
+  pthread_t t;
+  if (pthread_create(&t, NULL, fn, arg) != 0)
+    bail_out("pthread_create failed");
+  if (pthread_join(t, NULL) != 0)
+    bail_out("pthread_join failed");
 }
 
 #endif

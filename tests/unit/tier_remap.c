@@ -65,7 +65,7 @@ static int one_mapping(uintptr_t a, size_t len)
 {
   int fd = open("/proc/self/maps", O_RDONLY);
   if (fd < 0)
-    return 1;
+    bail_out("cannot read /proc/self/maps");
   size_t n = 0;
   ssize_t r;
   while (n < sizeof maps - 1 && (r = read(fd, maps + n, sizeof maps - 1 - n)) > 0)
@@ -192,13 +192,14 @@ static void move_refused(void)
   errno = EDOM;
   unsigned char *q = realloc(b, 12 * MiB);
   int e1 = errno;
+  unsigned refused1 = refused;
   errno = EDOM;
   unsigned char *r = realloc(p, 12 * MiB);
   int e2 = errno;
   mode = REAL;
-  ok(q && (uintptr_t)q % 4096 == 0 && intact(q, 3 * MiB, 3) && refused >= 1,
+  ok(q && (uintptr_t)q % 4096 == 0 && intact(q, 3 * MiB, 3) && refused1 >= 1,
      "mremap refused: an aligned block is copied, still aligned (%p)", (void *)q);
-  ok(r && intact(r, 3 * MiB, 4), "and a plain one too");
+  ok(r && intact(r, 3 * MiB, 4) && refused > refused1, "and a plain one too");
   ok(e1 == EDOM && e2 == EDOM, "errno stays as it was (%d, %d)", e1, e2);
   free(q ? q : b);
   free(r ? r : p);
@@ -260,11 +261,13 @@ static void target_given_back(void)
   target = 0;
   unsigned char *q = realloc(p, 12 * MiB);
   uintptr_t qa = (uintptr_t)q;
-  int given_back = refused == 0 || range_free(target, target_len) ||
-                   (qa >= target && qa < target + target_len);
-  ok(split && q && intact(q, 3 * MiB, 8) && given_back,
-     "a block whose mapping the program split is copied; a move the kernel refused leaves no "
-     "mapping behind (%u refused)", refused);
+  if (refused == 0)
+    skip(1, "the kernel moved a block whose mapping is split in two");
+  else
+    ok(split && q && intact(q, 3 * MiB, 8) &&
+           (range_free(target, target_len) || (qa >= target && qa < target + target_len)),
+       "a block whose mapping the program split is copied; the move the kernel refused leaves no "
+       "mapping behind");
   free(q ? q : p);
   moved = refused_move(UNMAP_FAIL, 2);
   size_t len = target_len;

@@ -11,23 +11,13 @@
 
 #include "internal.h"
 #include "tap.h"
+#include "testutil.h"
 
 /* A hang (a lost wake-up, a spinning lock) must end the test as a failure
  * rather than stall `make check`: SIGALRM's default action kills us. */
 static inline void unit_watchdog(unsigned seconds)
 {
   alarm(seconds);
-}
-
-/* Runs fn(arg) in a new thread and waits for it (the thread's exit runs
- * HAKMEM's thread-exit handler before the join returns). */
-static inline void run_thread(void *(*fn)(void *), void *arg)
-{
-  pthread_t t;
-  if (pthread_create(&t, NULL, fn, arg) != 0)
-    bail_out("pthread_create failed");
-  if (pthread_join(t, NULL) != 0)
-    bail_out("pthread_join failed");
 }
 
 /* Runs fn(arg) in a new thread whose heap's caches are limited to max

@@ -5,7 +5,7 @@
  * - Remote frees land on the slab's remote list (the slab's used count
  *   still includes them, the owner is not disturbed); the owner's next
  *   refill drains the list and hands those blocks out again; a drain onto
- *   a free list that is not empty appends to it.
+ *   a free list that is not empty puts the remote list in front of it.
  * - A refill that finds remotely freed blocks carves no never-used one.
  * - A slab with no block left is parked as full; a remote free to it
  *   unparks it by hinting its owner, whose next refill takes it back.
@@ -123,8 +123,9 @@ static void remote_list_drained(void)
   free_all(held + K, N - K, extra, nextra, p);
 }
 
-/* A drain onto a free list that is not empty appends the remote list to
- * it, and the slab's free count (bump - used) stays the list's length. */
+/* A drain onto a free list that is not empty puts the remote list in
+ * front of it, and the slab's free count (bump - used) stays the list's
+ * length. */
 static void drain_appends(void)
 {
   const size_t size = 96;
