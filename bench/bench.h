@@ -9,8 +9,12 @@
 #ifndef HAKMEM_BENCH_H
 #define HAKMEM_BENCH_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* CPU affinity */
+#endif
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +67,35 @@ static inline double bench_span_seconds(const bench_span_t *s, size_t n, size_t 
       hi = x->end;
   }
   return hi - lo;
+}
+
+/* The i-th of the CPUs this process may run on (cyclically), or -1 when
+ * it may run on fewer than two.  Benchmarks whose threads measure
+ * something only while they run on different CPUs (false sharing,
+ * cross-core frees) pin them there: left to the scheduler, two threads
+ * sometimes share one CPU and take turns, and the figure halves or worse
+ * from one run to the next. */
+static inline int bench_cpu(uint64_t i) {
+  static int cpus[CPU_SETSIZE], ncpus = -1;
+  if (ncpus < 0) {
+    cpu_set_t allowed;
+    ncpus = 0;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+      for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &allowed))
+          cpus[ncpus++] = c;
+  }
+  return ncpus >= 2 ? cpus[i % (uint64_t)ncpus] : -1;
+}
+
+/* Pins the calling thread to cpu (nothing for -1). */
+static inline void bench_pin_to(int cpu) {
+  if (cpu < 0)
+    return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
 /* The first member of every threaded benchmark's worker. */

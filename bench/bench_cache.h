@@ -16,17 +16,19 @@
  * that gives the freed block back to the freeing thread then serves that
  * thread from a line it shares with the others.
  *
+ * Thread t runs on the t-th CPU the process may use (bench_cpu), so the
+ * threads really run side by side.
+ *
  * One operation = one malloc, OBJSIZE*REPETITIONS byte writes, one free.
  */
 #ifndef HAKMEM_BENCH_CACHE_H
 #define HAKMEM_BENCH_CACHE_H
 
-#include <pthread.h>
-
 #include "bench.h"
 
 typedef struct cache_worker {
   bench_thread_t th; /* first */
+  int cpu;         /* bench_cpu(index): threads on different CPUs */
   void *inherited; /* cache_scratch: the main thread's block to free first */
   uint64_t iterations, repetitions;
   size_t objsize;
@@ -34,6 +36,7 @@ typedef struct cache_worker {
 
 static void *cache_worker_run(void *arg) {
   cache_worker_t *w = arg;
+  bench_pin_to(w->cpu);
   pthread_barrier_wait(w->th.start);
   w->th.span.start = bench_now();
   free(w->inherited);
@@ -60,8 +63,8 @@ static int cache_main(int argc, char **argv, const char *name, int scratch) {
 
   cache_worker_t *w = bench_check_alloc(calloc(nthreads, sizeof *w), nthreads * sizeof *w);
   for (uint64_t t = 0; t < nthreads; t++) {
-    w[t] = (cache_worker_t){.iterations = iterations, .repetitions = repetitions,
-                            .objsize = objsize};
+    w[t] = (cache_worker_t){.cpu = bench_cpu(t), .iterations = iterations,
+                            .repetitions = repetitions, .objsize = objsize};
     if (scratch)
       w[t].inherited = bench_check_alloc(malloc(objsize), objsize);
   }

@@ -12,14 +12,9 @@
  * and the figure jumps by a factor of ten between runs.  At most RING_SIZE blocks per pair are in flight, so a
  * growing peak RSS means freed blocks are not reaching the producer again.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
-
 #include "bench.h"
+
+#include <stdatomic.h>
 
 #define USAGE "bench_prodcons PAIRS ITEMS MIN MAX SEED"
 #define RING_SIZE 1024u /* power of two */
@@ -50,18 +45,9 @@ static void wait_a_little(unsigned *spins) {
   }
 }
 
-static void pin_to(int cpu) {
-  if (cpu < 0)
-    return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-}
-
 static void *producer_run(void *arg) {
   pair_t *q = arg;
-  pin_to(q->producer_cpu);
+  bench_pin_to(q->producer_cpu);
   bench_rng_t rng;
   bench_rng_init(&rng, q->seed);
   uint64_t range = q->max - q->min + 1;
@@ -88,7 +74,7 @@ static void *producer_run(void *arg) {
 
 static void *consumer_run(void *arg) {
   pair_t *q = arg;
-  pin_to(q->consumer_cpu);
+  bench_pin_to(q->consumer_cpu);
   uint64_t tail = 0, head_seen = 0;
   pthread_barrier_wait(q->start);
   while (tail < q->items) {
@@ -116,14 +102,6 @@ int main(int argc, char **argv) {
   uint64_t max = bench_arg_u64(argv[4], min, 1u << 30, "MAX", USAGE);
   uint64_t seed = bench_arg_u64(argv[5], 0, UINT64_MAX, "SEED", USAGE);
 
-  /* The CPUs this process may use, in order. */
-  cpu_set_t allowed;
-  int cpus[CPU_SETSIZE], ncpus = 0;
-  if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
-    for (int c = 0; c < CPU_SETSIZE; c++)
-      if (CPU_ISSET(c, &allowed))
-        cpus[ncpus++] = c;
-
   pair_t *q = aligned_alloc(64, npairs * sizeof *q);
   bench_check_alloc(q, npairs * sizeof *q);
   pthread_barrier_t start;
@@ -137,8 +115,8 @@ int main(int argc, char **argv) {
     q[i].seed = seed + i * 104729u;
     q[i].min = min;
     q[i].max = max;
-    q[i].producer_cpu = ncpus >= 2 ? cpus[(2 * i) % (uint64_t)ncpus] : -1;
-    q[i].consumer_cpu = ncpus >= 2 ? cpus[(2 * i + 1) % (uint64_t)ncpus] : -1;
+    q[i].producer_cpu = bench_cpu(2 * i);
+    q[i].consumer_cpu = bench_cpu(2 * i + 1);
     if (pthread_create(&q[i].producer, NULL, producer_run, &q[i]) != 0 ||
         pthread_create(&q[i].consumer, NULL, consumer_run, &q[i]) != 0) {
       fprintf(stderr, "bench_prodcons: pthread_create failed\n");
