@@ -15,7 +15,8 @@
  *   kernel's own refusal of a block whose mapping the program split;
  * - a moved block's old range stops being HAKMEM's before its pages leave
  *   it: another thread that is given that range in the meantime (the
- *   moving thread held right after the move) keeps its block;
+ *   moving thread held right after the move; the program's mmap steers
+ *   that thread's new mapping into the vacated range) keeps its block;
  * - a successful realloc that moves a block whose pages fill its span
  *   leaves errno alone;
  * - posix_memalign with size 0 and a large alignment gives a block inside
@@ -54,9 +55,11 @@ static volatile int intrude;
 static unsigned char *volatile intruder;
 
 /* The moving thread's pause (PAUSE): after the real move, another thread
- * runs until it posts resume. */
+ * runs until it posts resume; while steer is set, its new mappings go to
+ * the vacated range. */
 static sem_t moved, resume;
-static uintptr_t vacated, vacated_len, moved_to;
+static uintptr_t vacated, vacated_len;
+static volatile int steer;
 
 static char maps[1 << 20];
 
@@ -121,11 +124,29 @@ void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
     mode = REAL;
     vacated = (uintptr_t)old;
     vacated_len = old_size;
-    moved_to = (uintptr_t)r;
     sem_post(&moved);
     sem_wait(&resume);
   }
   return r;
+}
+
+/* HAKMEM's mmap calls reach this one too.  While steer is set, a mapping
+ * wherever the kernel likes goes at the start of the vacated range
+ * instead, and one at a chosen address elsewhere is refused as if the
+ * range were taken, so that HAKMEM falls back to the former. */
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+  if (steer && len <= vacated_len) {
+    if (!addr) {
+      addr = (void *)vacated;
+      flags |= MAP_FIXED_NOREPLACE;
+    } else if ((flags & MAP_FIXED_NOREPLACE) &&
+               ((uintptr_t)addr < vacated || (uintptr_t)addr + len > vacated + vacated_len)) {
+      errno = EEXIST;
+      return MAP_FAILED;
+    }
+  }
+  return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 }
 
 static void fill(unsigned char *p, size_t n, unsigned seed)
@@ -280,31 +301,27 @@ static void target_given_back(void)
 static unsigned char *theirs;
 static size_t theirs_size;
 
-/* Another thread, while the moving one is held right after its move:
- * something of the program's sits just below the new mapping (where
- * HAKMEM places the next one first), so its mapping goes where the kernel
- * puts it, often in the range just vacated. */
+/* Another thread, while the moving one is held right after its move,
+ * allocates a Large block in a mapping of its own, which the kernel is
+ * made to place in the range just vacated. */
 static void *other_thread(void *arg)
 {
   (void)arg;
   sem_wait(&moved);
-  void *block = mmap((void *)(moved_to - 4 * MiB), 4 * MiB, PROT_NONE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-  theirs_size = 3 * MiB / 2; /* a Large block in a mapping of its own */
+  theirs_size = 3 * MiB / 2;
+  steer = 1;
   theirs = malloc(theirs_size);
+  steer = 0;
   if (theirs)
     fill(theirs, theirs_size, 5);
   sem_post(&resume);
-  if (block != MAP_FAILED)
-    munmap(block, 4 * MiB);
   return NULL;
 }
 
-/* One move of a block whose pages fill its span, with the other thread
- * allocating while the move is held; 1 when the block moved intact and
- * errno stayed. */
-static int held_move(void)
+static void registry_before_move(void)
 {
+  sem_init(&moved, 0, 0);
+  sem_init(&resume, 0, 0);
   unsigned char *p = malloc(8 * MiB - 64); /* its pages fill its span */
   if (!p)
     bail_out("malloc(8 MiB - 64) failed");
@@ -320,34 +337,17 @@ static int held_move(void)
   mode = REAL;
   if (!theirs)
     bail_out("the other thread's malloc failed");
-  int good = q && intact(q, 8 * MiB - 64, 6) && e == EDOM;
+  ok(q && q != p && intact(q, 8 * MiB - 64, 6) && e == EDOM,
+     "a block whose pages fill its span moves, contents and errno kept (%p -> %p)", (void *)p,
+     (void *)q);
+  int landed = (uintptr_t)theirs >= vacated && (uintptr_t)theirs < vacated + vacated_len;
+  ok(landed && malloc_usable_size(theirs) >= theirs_size && intact(theirs, theirs_size, 5),
+     "a block given the vacated range during the move stays HAKMEM's (%p in [%#lx, +%#lx), "
+     "usable %zu)",
+     (void *)theirs, (unsigned long)vacated, (unsigned long)vacated_len,
+     malloc_usable_size(theirs));
   free(q);
-  return good;
-}
-
-static void registry_before_move(void)
-{
-  sem_init(&moved, 0, 0);
-  sem_init(&resume, 0, 0);
-  /* The kernel decides where the other thread's mapping goes; a few tries
-   * put it in the vacated range on the layouts seen so far. */
-  int moves_ok = 1, landed = 0, tries = 0;
-  while (!landed && tries < 5) {
-    tries++;
-    moves_ok &= held_move();
-    landed = (uintptr_t)theirs >= vacated && (uintptr_t)theirs < vacated + vacated_len;
-    if (!landed)
-      free(theirs);
-  }
-  ok(moves_ok, "a block whose pages fill its span moves, contents and errno kept (%d moves)", tries);
-  if (landed)
-    ok(malloc_usable_size(theirs) >= theirs_size && intact(theirs, theirs_size, 5),
-       "a block given the vacated range during the move stays HAKMEM's (usable %zu)",
-       malloc_usable_size(theirs));
-  else
-    skip(1, "the other thread's block never landed in the vacated range");
-  if (landed)
-    free(theirs);
+  free(theirs);
 }
 
 static void aligned_size_zero(void)
@@ -372,7 +372,7 @@ int main(void)
 {
   alarm(120); /* a hang is a failure: SIGALRM kills the test */
   plan(2 + 1 + 3 + 5 + 3);
-  registry_before_move(); /* first: the kernel's free ranges are simplest */
+  registry_before_move();
   old_kernel_rule();
   move_refused();
   target_given_back();
